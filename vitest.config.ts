@@ -23,5 +23,7 @@ export default defineConfig({
     // Each wait inside a phase carries its own, shorter timeout; these only catch a fixture that forgot one.
     testTimeout: 20 * 60_000,
     hookTimeout: 20 * 60_000,
+    globalSetup: ['fixtures/global-setup.ts'],
+    reporters: ['default', ['allure-vitest/reporter', { resultsDir: 'reports/allure-results' }]],
   },
 });

@@ -1,0 +1,295 @@
+// The suite's one configuration: defaults are the seed's values, a JSON file may override them, environment
+// variables override the file. Everything is validated before any phase touches the host.
+import { existsSync, readFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { parseSpiffeId, SpiffeIdError, validateTrustDomain } from '../workload/src/spiffe-id.ts';
+
+export const PROVIDERS = ['auto', 'minikube', 'local', 'existing'] as const;
+export const ATTESTATION_MODES = ['auto', 'docker', 'k8s'] as const;
+export const SEVERITY_LEVELS = ['blocker', 'critical', 'normal', 'minor', 'trivial'] as const;
+
+export type Provider = (typeof PROVIDERS)[number];
+export type AttestationMode = (typeof ATTESTATION_MODES)[number];
+export type SeverityLevel = (typeof SEVERITY_LEVELS)[number];
+
+export interface SuiteConfig {
+  trustDomain: string;
+  /** The SPIFFE ID the workload must receive. */
+  workloadSpiffeId: string;
+  spire: {
+    /** Where an existing SPIRE installation keeps spire-server and spire-agent (the seed's /opt/spire/bin). */
+    binDir: string;
+    serverSocket: string;
+    agentSocket: string;
+    /** Port the server listens on for agents when the suite starts SPIRE itself (loopback only). */
+    serverPort: number;
+    /** Data, configs and logs of a SPIRE the suite starts. */
+    workDir: string;
+  };
+  workload: {
+    image: string;
+    port: number;
+    namespace: string;
+    container: string;
+    /** Pod label as key=value. */
+    podLabel: string;
+  };
+  cluster: {
+    provider: Provider;
+    /** Kubeconfig for the `existing` provider. */
+    kubeconfig: string | undefined;
+  };
+  attestation: AttestationMode;
+  /** Downloads and builds, keyed by version; outside the repo so reruns are fast. */
+  cacheDir: string;
+  reportsDir: string;
+  /** Leave what this run started running (KEEP=1). */
+  keep: boolean;
+  /** Fail the run when a control of this severity or worse fails. */
+  failOnSeverity: SeverityLevel;
+  timeouts: {
+    spireReadySeconds: number;
+    svidFetchSeconds: number;
+    containerReadySeconds: number;
+    podReadySeconds: number;
+    nodeReadySeconds: number;
+  };
+  /** Explicit paths that win over every other source of a component (issue: artifact layer, source 1). */
+  artifacts: Record<string, string>;
+}
+
+export const DEFAULT_CONFIG: SuiteConfig = {
+  trustDomain: 'example.org',
+  workloadSpiffeId: 'spiffe://example.org/k8s-workload',
+  spire: {
+    binDir: '/opt/spire/bin',
+    serverSocket: '/tmp/spire-server/private/api.sock',
+    agentSocket: '/tmp/spire-agent/public/api.sock',
+    serverPort: 8081,
+    workDir: '/var/lib/spire-k8s-validation/spire',
+  },
+  workload: {
+    image: 'mtls-demo-image:latest',
+    port: 9999,
+    namespace: 'default',
+    container: 'mtls-app',
+    podLabel: 'app=mtls-demo',
+  },
+  cluster: { provider: 'auto', kubeconfig: undefined },
+  attestation: 'auto',
+  cacheDir: '/var/cache/spire-k8s-validation',
+  reportsDir: 'reports',
+  keep: false,
+  failOnSeverity: 'critical',
+  timeouts: {
+    spireReadySeconds: 60,
+    svidFetchSeconds: 60,
+    containerReadySeconds: 60,
+    podReadySeconds: 180,
+    nodeReadySeconds: 120,
+  },
+  artifacts: {},
+};
+
+/** Environment variables and the config field each one sets. */
+export const ENV_OVERRIDES: Record<string, string> = {
+  SPIRE_VALIDATION_TRUST_DOMAIN: 'trustDomain',
+  SPIRE_VALIDATION_WORKLOAD_ID: 'workloadSpiffeId',
+  SPIRE_VALIDATION_SPIRE_BIN_DIR: 'spire.binDir',
+  SPIRE_VALIDATION_SERVER_SOCKET: 'spire.serverSocket',
+  SPIRE_VALIDATION_AGENT_SOCKET: 'spire.agentSocket',
+  SPIRE_VALIDATION_SERVER_PORT: 'spire.serverPort',
+  SPIRE_VALIDATION_SPIRE_WORK_DIR: 'spire.workDir',
+  SPIRE_VALIDATION_IMAGE: 'workload.image',
+  SPIRE_VALIDATION_PORT: 'workload.port',
+  SPIRE_VALIDATION_NAMESPACE: 'workload.namespace',
+  SPIRE_VALIDATION_CONTAINER: 'workload.container',
+  SPIRE_VALIDATION_POD_LABEL: 'workload.podLabel',
+  SPIRE_VALIDATION_PROVIDER: 'cluster.provider',
+  SPIRE_VALIDATION_KUBECONFIG: 'cluster.kubeconfig',
+  SPIRE_VALIDATION_ATTESTATION: 'attestation',
+  SPIRE_VALIDATION_CACHE: 'cacheDir',
+  SPIRE_VALIDATION_REPORTS_DIR: 'reportsDir',
+  SPIRE_VALIDATION_FAIL_ON: 'failOnSeverity',
+  KEEP: 'keep',
+};
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  readonly problems: string[];
+  constructor(problems: string[], source: string) {
+    super(
+      `Invalid suite configuration (${source}); nothing on the host was changed:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    );
+    this.problems = problems;
+  }
+}
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function merge(base: Json, override: Json, path: string, problems: string[]): Json {
+  const out: Json = { ...base };
+  for (const [key, value] of Object.entries(override)) {
+    const field = path ? `${path}.${key}` : key;
+    if (!(key in base)) {
+      problems.push(`${field}: unknown setting`);
+      continue;
+    }
+    const current = base[key];
+    if (isObject(current) && key !== 'artifacts') {
+      if (!isObject(value)) problems.push(`${field}: must be an object`);
+      else out[key] = merge(current, value, field, problems);
+    } else {
+      out[key] = value;
+    }
+  }
+  return out;
+}
+
+function setPath(target: Json, dotted: string, value: unknown): void {
+  const keys = dotted.split('.');
+  let node = target;
+  for (const key of keys.slice(0, -1)) node = node[key] as Json;
+  node[keys.at(-1) as string] = value;
+}
+
+function getPath(target: Json, dotted: string): unknown {
+  return dotted.split('.').reduce<unknown>((node, key) => (isObject(node) ? node[key] : undefined), target);
+}
+
+/** Converts an environment string to the type of the field it overrides. */
+function fromEnv(raw: string, current: unknown): unknown {
+  if (typeof current === 'number') return raw.trim() === '' ? Number.NaN : Number(raw);
+  if (typeof current === 'boolean') return ['1', 'true', 'yes'].includes(raw.toLowerCase());
+  return raw;
+}
+
+function validate(config: SuiteConfig): string[] {
+  const problems: string[] = [];
+  const check = (field: string, ok: boolean, rule: string) => {
+    if (!ok) problems.push(`${field}: ${rule} (got ${JSON.stringify(getPath(config as unknown as Json, field))})`);
+  };
+  const string = (field: string) => {
+    const value = getPath(config as unknown as Json, field);
+    check(field, typeof value === 'string' && value.length > 0, 'must be a non-empty string');
+    return typeof value === 'string' ? value : '';
+  };
+  const absolutePath = (field: string) => {
+    const value = string(field);
+    if (value) check(field, isAbsolute(value), 'must be an absolute path');
+  };
+  const port = (field: string) => {
+    const value = getPath(config as unknown as Json, field);
+    check(
+      field,
+      Number.isInteger(value) && (value as number) >= 1 && (value as number) <= 65535,
+      'must be a port 1-65535',
+    );
+  };
+  const oneOf = (field: string, allowed: readonly string[]) => {
+    const value = getPath(config as unknown as Json, field);
+    check(field, typeof value === 'string' && allowed.includes(value), `must be one of ${allowed.join(', ')}`);
+  };
+
+  try {
+    validateTrustDomain(string('trustDomain'));
+  } catch (error) {
+    if (error instanceof SpiffeIdError) problems.push(`trustDomain: ${error.message}`);
+  }
+  try {
+    const id = parseSpiffeId(string('workloadSpiffeId'));
+    check('workloadSpiffeId', id.path !== '', 'a workload SPIFFE ID must have a path');
+    check(
+      'workloadSpiffeId',
+      id.trustDomain === config.trustDomain,
+      `must belong to trust domain "${config.trustDomain}"`,
+    );
+  } catch (error) {
+    if (error instanceof SpiffeIdError) problems.push(`workloadSpiffeId: ${error.message}`);
+  }
+  absolutePath('spire.binDir');
+  absolutePath('spire.serverSocket');
+  absolutePath('spire.agentSocket');
+  absolutePath('spire.workDir');
+  absolutePath('cacheDir');
+  port('spire.serverPort');
+  port('workload.port');
+  string('workload.image');
+  const label = string('workload.podLabel');
+  if (label) check('workload.podLabel', /^[A-Za-z0-9._/-]+=[A-Za-z0-9._-]*$/.test(label), 'must be key=value');
+  for (const field of ['workload.namespace', 'workload.container']) {
+    const value = string(field);
+    if (value) check(field, /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(value), 'must be a Kubernetes DNS label');
+  }
+  oneOf('cluster.provider', PROVIDERS);
+  oneOf('attestation', ATTESTATION_MODES);
+  oneOf('failOnSeverity', SEVERITY_LEVELS);
+  if (config.cluster.provider === 'existing') {
+    check('cluster.kubeconfig', typeof config.cluster.kubeconfig === 'string', 'is required with provider "existing"');
+  }
+  if (config.cluster.kubeconfig !== undefined) absolutePath('cluster.kubeconfig');
+  check('keep', typeof config.keep === 'boolean', 'must be true or false');
+  for (const key of Object.keys(config.timeouts)) {
+    const value = (config.timeouts as unknown as Json)[key];
+    check(`timeouts.${key}`, typeof value === 'number' && value > 0 && value <= 3600, 'must be 1-3600 seconds');
+  }
+  for (const [name, path] of Object.entries(config.artifacts)) {
+    check(`artifacts.${name}`, typeof path === 'string' && isAbsolute(path), 'must be an absolute path');
+  }
+  return problems;
+}
+
+export interface LoadOptions {
+  /** Config file; defaults to $SPIRE_VALIDATION_CONFIG, then ./spire-validation.config.json if present. */
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+/** Loads and validates the configuration, throwing a ConfigError that lists every problem. */
+export function loadConfig(options: LoadOptions = {}): SuiteConfig {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const problems: string[] = [];
+  const defaultFile = resolve(cwd, 'spire-validation.config.json');
+  const file = options.file ?? env.SPIRE_VALIDATION_CONFIG ?? (existsSync(defaultFile) ? defaultFile : undefined);
+  const source = file ? `file ${file} + environment` : 'defaults + environment';
+
+  let merged = structuredClone(DEFAULT_CONFIG) as unknown as Json;
+  if (file) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (error) {
+      throw new ConfigError([`cannot read ${file}: ${(error as Error).message}`], source);
+    }
+    if (!isObject(parsed)) throw new ConfigError([`${file}: must hold a JSON object`], source);
+    merged = merge(merged, parsed, '', problems);
+  }
+  for (const [variable, field] of Object.entries(ENV_OVERRIDES)) {
+    const raw = env[variable];
+    if (raw !== undefined) setPath(merged, field, fromEnv(raw, getPath(merged, field)));
+  }
+  const config = merged as unknown as SuiteConfig;
+  // The workload ID follows a changed trust domain unless it was set explicitly.
+  if (
+    config.trustDomain !== DEFAULT_CONFIG.trustDomain &&
+    config.workloadSpiffeId === DEFAULT_CONFIG.workloadSpiffeId
+  ) {
+    config.workloadSpiffeId = `spiffe://${config.trustDomain}/k8s-workload`;
+  }
+  config.reportsDir = resolve(cwd, config.reportsDir);
+  problems.push(...validate(config));
+  if (problems.length > 0) throw new ConfigError(problems, source);
+  return config;
+}
+
+/** The pod label as a key and a value. */
+export function podLabel(config: SuiteConfig): { key: string; value: string } {
+  const [key = '', value = ''] = config.workload.podLabel.split('=');
+  return { key, value };
+}

@@ -1,0 +1,48 @@
+// Bounded polling with visible progress: every wait in the suite goes through here, so none can hang.
+
+export class WaitTimeoutError extends Error {
+  override name = 'WaitTimeoutError';
+}
+
+export interface WaitOptions {
+  timeoutMs: number;
+  intervalMs?: number;
+  /** Called with a progress line at most every `progressEveryMs` (default: every 5 s). */
+  onProgress?: (line: string) => void;
+  progressEveryMs?: number;
+}
+
+/** A probe answers `{ done: true, value }` or `{ done: false, status }` (what it saw, for progress and timeout errors). */
+export type ProbeResult<T> = { done: true; value: T } | { done: false; status: string };
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function waitFor<T>(what: string, probe: () => Promise<ProbeResult<T>>, options: WaitOptions): Promise<T> {
+  const started = Date.now();
+  const interval = options.intervalMs ?? 1000;
+  const progressEvery = options.progressEveryMs ?? 5000;
+  let lastProgress = started;
+  let status = 'not checked yet';
+  for (;;) {
+    try {
+      const result = await probe();
+      if (result.done) return result.value;
+      status = result.status;
+    } catch (error) {
+      status = `probe error: ${(error as Error).message}`;
+    }
+    const elapsed = Date.now() - started;
+    if (elapsed >= options.timeoutMs) {
+      throw new WaitTimeoutError(
+        `Timed out after ${Math.round(elapsed / 1000)}s waiting for ${what}; last status: ${status}`,
+      );
+    }
+    if (options.onProgress && Date.now() - lastProgress >= progressEvery) {
+      lastProgress = Date.now();
+      options.onProgress(
+        `waiting for ${what} (${Math.round(elapsed / 1000)}s/${Math.round(options.timeoutMs / 1000)}s): ${status}`,
+      );
+    }
+    await sleep(Math.min(interval, Math.max(0, options.timeoutMs - elapsed)));
+  }
+}

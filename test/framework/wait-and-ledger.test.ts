@@ -1,0 +1,78 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { isProcessAlive, Ledger, stopProcess } from '../../fixtures/ledger.ts';
+import { WaitTimeoutError, waitFor } from '../../lib/wait.ts';
+
+describe('waitFor', () => {
+  test('returns the value once the probe is done', async () => {
+    let calls = 0;
+    const value = await waitFor(
+      'three calls',
+      async () => (++calls >= 3 ? { done: true, value: calls } : { done: false, status: `call ${calls}` }),
+      { timeoutMs: 5000, intervalMs: 10 },
+    );
+    expect(value).toBe(3);
+  });
+
+  test('times out with what it waited for and the last status, and reports progress', async () => {
+    const progress: string[] = [];
+    const started = Date.now();
+    const error = await waitFor('a thing that never happens', async () => ({ done: false, status: 'still nothing' }), {
+      timeoutMs: 300,
+      intervalMs: 20,
+      progressEveryMs: 50,
+      onProgress: (line) => progress.push(line),
+    }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(WaitTimeoutError);
+    expect((error as Error).message).toMatch(/waiting for a thing that never happens; last status: still nothing/);
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(progress.length).toBeGreaterThan(0);
+  });
+
+  test('a throwing probe is retried and its error becomes the status', async () => {
+    const error = await waitFor(
+      'x',
+      async () => {
+        throw new Error('boom');
+      },
+      { timeoutMs: 100, intervalMs: 10 },
+    ).catch((caught: Error) => caught);
+    expect(error.message).toContain('probe error: boom');
+  });
+});
+
+describe('ledger', () => {
+  const file = () => join(mkdtempSync(join(tmpdir(), 'ledger-')), 'started.json');
+
+  test('stops the processes it recorded, newest first, and forgets them', async () => {
+    const ledger = new Ledger(file());
+    const sleeper = spawn('sleep', ['30']);
+    ledger.record({ kind: 'process', id: String(sleeper.pid), name: 'sleeper', executable: 'sleep' });
+    expect(new Ledger(ledger.file).started).toHaveLength(1); // persisted
+    const lines = await ledger.stopAll();
+    expect(lines[0]).toMatch(/sleeper \(process \d+\): stopped \(SIGTERM\)/);
+    expect(isProcessAlive(sleeper.pid as number)).toBe(false);
+    expect(new Ledger(ledger.file).started).toHaveLength(0);
+  });
+
+  test('leaves a PID alone when it no longer runs the recorded executable', async () => {
+    const other = spawn('sleep', ['30']);
+    try {
+      const result = await stopProcess(other.pid as number, '/usr/bin/spire-server');
+      expect(result).toMatch(/^left alone/);
+      expect(isProcessAlive(other.pid as number)).toBe(true);
+    } finally {
+      other.kill('SIGKILL');
+    }
+  });
+
+  test('a process that ignores SIGTERM is killed after the grace period', async () => {
+    const stubborn = spawn('sh', ['-c', 'trap "" TERM; sleep 30'], { stdio: 'ignore' });
+    await new Promise((resolve) => setTimeout(resolve, 100)); // let the trap be installed
+    const result = await stopProcess(stubborn.pid as number, 'sh', 300);
+    expect(result).toMatch(/killed \(SIGKILL/);
+  });
+});
