@@ -39,7 +39,7 @@ describe('waitFor', () => {
         throw new Error('boom');
       },
       { timeoutMs: 100, intervalMs: 10 },
-    ).catch((caught: Error) => caught);
+    ).catch((caught: unknown) => caught as Error);
     expect(error.message).toContain('probe error: boom');
   });
 });
