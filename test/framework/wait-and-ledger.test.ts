@@ -40,7 +40,7 @@ describe('waitFor', () => {
       },
       { timeoutMs: 100, intervalMs: 10 },
     ).catch((caught: unknown) => caught as Error);
-    expect(error.message).toContain('probe error: boom');
+    expect((error as Error).message).toContain('probe error: boom');
   });
 });
 
