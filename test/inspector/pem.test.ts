@@ -1,0 +1,51 @@
+import { describe, expect, test } from 'vitest';
+import { certificateNames, decodePem, safeLabel } from '../../lib/pem.ts';
+import { createCa, createSvid } from '../support/pki.ts';
+
+describe('decodePem', () => {
+  test('splits blocks, ignores text between them, keeps labels', async () => {
+    const ca = await createCa();
+    const text = `bundle for example.org\n${ca.certPem}\nsome comment\n${ca.keyPem}`;
+    const { blocks, problems } = decodePem(text);
+    expect(problems).toEqual([]);
+    expect(blocks.map((b) => b.label)).toEqual(['CERTIFICATE', 'PRIVATE KEY']);
+    expect(blocks[0]?.der.equals(ca.der)).toBe(true);
+    expect(blocks[1]?.der.equals(ca.keyDer)).toBe(true);
+  });
+
+  test('reports an unterminated block and bad base64 without echoing the body', async () => {
+    const ca = await createCa();
+    const cut = ca.certPem.slice(0, ca.certPem.indexOf('-----END'));
+    expect(decodePem(cut).problems).toEqual(['a BEGIN line without a matching END line']);
+    const bad = decodePem('-----BEGIN CERTIFICATE-----\nAB$D\n-----END CERTIFICATE-----\n');
+    expect(bad.blocks[0]?.error).toBe('the body is not valid base64');
+    const headers = decodePem(
+      '-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\n\nAAAA\n-----END RSA PRIVATE KEY-----',
+    );
+    expect(headers.blocks[0]?.error).toMatch(/RFC 1421 headers/);
+  });
+
+  test('safeLabel names private keys by encoding only', () => {
+    expect(safeLabel('EC PRIVATE KEY')).toBe('private key (SEC1)');
+    expect(safeLabel('PRIVATE KEY')).toBe('private key (PKCS#8)');
+    expect(safeLabel('X509 CRL')).toBe('X509 CRL');
+  });
+});
+
+describe('certificateNames', () => {
+  test('returns the issuer and subject DER as signed', async () => {
+    const ca = await createCa();
+    const leaf = await createSvid(ca, 'spiffe://example.org/web', { subject: '' });
+    const caNames = certificateNames(ca.der);
+    const leafNames = certificateNames(leaf.der);
+    expect(caNames.subject.equals(caNames.issuer)).toBe(true);
+    expect(leafNames.issuer.equals(caNames.subject)).toBe(true);
+    expect(leafNames.subject.toString('hex')).toBe('3000');
+    expect(Buffer.from(ca.cert.subjectName.toArrayBuffer()).equals(caNames.subject)).toBe(true);
+  });
+
+  test('throws on truncated DER', async () => {
+    const ca = await createCa();
+    expect(() => certificateNames(ca.der.subarray(0, 40))).toThrow(/truncated DER/);
+  });
+});
