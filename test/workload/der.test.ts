@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
-import { createCa, createSvid } from '../support/pki.ts';
 import { certificatesToPem, DerError, derToPem, splitDer } from '../../workload/src/der.ts';
+import { createCa, createSvid } from '../support/pki.ts';
 
 describe('splitDer', () => {
   test('keeps all three certificates of a leaf + intermediate + root chain, in order', async () => {
@@ -43,7 +43,9 @@ describe('splitDer', () => {
         `truncated DER: certificate #2 at byte ${leaf.der.length} declares ${ca.der.length} bytes but only ${ca.der.length - 1} remain`,
       ),
     );
-    expect(() => splitDer(chain.subarray(0, leaf.der.length + 1))).toThrow(/certificate at byte \d+ ends before its length/);
+    expect(() => splitDer(chain.subarray(0, leaf.der.length + 1))).toThrow(
+      /certificate at byte \d+ ends before its length/,
+    );
     expect(() => splitDer(Buffer.from([0x30, 0x82, 0x01]))).toThrow(/ends inside its length/);
   });
 
