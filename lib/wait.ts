@@ -4,6 +4,11 @@ export class WaitTimeoutError extends Error {
   override name = 'WaitTimeoutError';
 }
 
+/** Thrown by a probe when waiting longer cannot help (the process died, the input is wrong): ends the wait at once. */
+export class WaitAborted extends Error {
+  override name = 'WaitAborted';
+}
+
 export interface WaitOptions {
   timeoutMs: number;
   intervalMs?: number;
@@ -29,6 +34,7 @@ export async function waitFor<T>(what: string, probe: () => Promise<ProbeResult<
       if (result.done) return result.value;
       status = result.status;
     } catch (error) {
+      if (error instanceof WaitAborted) throw error;
       status = `probe error: ${(error as Error).message}`;
     }
     const elapsed = Date.now() - started;

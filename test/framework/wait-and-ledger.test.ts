@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { isProcessAlive, Ledger, stopProcess } from '../../fixtures/ledger.ts';
-import { WaitTimeoutError, waitFor } from '../../lib/wait.ts';
+import { WaitAborted, WaitTimeoutError, waitFor } from '../../lib/wait.ts';
 
 describe('waitFor', () => {
   test('returns the value once the probe is done', async () => {
@@ -42,6 +42,19 @@ describe('waitFor', () => {
     ).catch((caught: unknown) => caught as Error);
     expect((error as Error).message).toContain('probe error: boom');
   });
+});
+
+test('a probe that aborts ends the wait at once with its own error', async () => {
+  const started = Date.now();
+  const error = await waitFor(
+    'a dead process',
+    async () => {
+      throw new WaitAborted('it exited');
+    },
+    { timeoutMs: 10_000, intervalMs: 10 },
+  ).catch((caught: unknown) => caught as Error);
+  expect(error).toBeInstanceOf(WaitAborted);
+  expect(Date.now() - started).toBeLessThan(1000);
 });
 
 describe('ledger', () => {
