@@ -48,7 +48,7 @@ const catalogue: Control[] = [
   // Provisioning: what the later phases run on. Not in the seed, which assumes a prepared host.
   {
     id: 'PROV-01',
-    title: 'Node.js runtime satisfies the suite (>= 22.12)',
+    title: 'Node.js runtime satisfies the suite (>= 22.18)',
     phase: 'provision',
     severity: 'blocker',
     source: 'Prerequisites',

@@ -2,7 +2,7 @@
 # Runs a command with Node 24 and the project's npm dependencies in place.
 #   scripts/with-node24.sh npx vitest run     # the full validation
 #   scripts/with-node24.sh npm test           # the suite's own tests
-# The suite's packages (vitest 5, testcontainers 12, execa 10) need Node >= 22.12. When the system Node is older,
+# The suite's packages (vitest 5, testcontainers 12, execa 10) need Node >= 22.18. When the system Node is older,
 # Node 24 comes from the npm registry's `node@24` package into the cache (SPIRE_VALIDATION_CACHE), once.
 set -euo pipefail
 

@@ -1,0 +1,266 @@
+// Phase 40: the seed's Docker demonstration inside the suite. The workload image runs in Docker with the labels a
+// Kubernetes container would carry; the host agent's docker attestor gives it the registered identity; a second
+// container proves mutual TLS both ways; the negative controls prove identities and access are not handed out freely.
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import { control } from '../fixtures/control.ts';
+import { EntryApi, ensureEntry } from '../fixtures/registration.ts';
+import type { RunContext } from '../fixtures/run-context.ts';
+import {
+  buildWorkloadImage,
+  runOneShot,
+  SVID_DIR,
+  startWorkloadContainer,
+  type WorkloadContainer,
+} from '../fixtures/workload-container.ts';
+import { inspectSvid, renderFindingsTable, renderSummary } from '../lib/svid-inspector.ts';
+import { waitFor } from '../lib/wait.ts';
+
+const FILES = ['svid.0.pem', 'svid.0.key', 'bundle.0.pem'] as const;
+const INTRUDER_CONTAINER = 'mtls-intruder';
+
+function labelsFor(run: RunContext, container = run.config.workload.container): Record<string, string> {
+  return { 'io.kubernetes.container.name': container, 'io.kubernetes.pod.namespace': run.config.workload.namespace };
+}
+
+function server(run: RunContext): WorkloadContainer {
+  const found = run.shared.dockerServer;
+  if (!found) throw new Error('the workload server container is not running (DOCKER-02)');
+  return found;
+}
+
+async function readFromServer(run: RunContext, file: string): Promise<string> {
+  const result = await server(run).exec(['cat', `${SVID_DIR}/${file}`]);
+  if (result.exitCode !== 0) throw new Error(`cannot read ${SVID_DIR}/${file} in the container: ${result.stderr}`);
+  return result.stdout;
+}
+
+const count = (text: string, needle: string) => text.split(needle).length - 1;
+
+control('DOCKER-01', async ({ run, evidence, log }) => {
+  const baseImage = run.shared.baseImage;
+  if (!baseImage) throw new Error('no base image (PROV-04)');
+  const build = await buildWorkloadImage(run.config, baseImage, log);
+  run.shared.workloadImage = build.image;
+  await evidence('image-build.json', JSON.stringify(build, null, 2), 'application/json');
+  await evidence('docker-build.log', readFileSync(build.logFile, 'utf8').slice(-6000));
+  expect(build.imageId).toMatch(/^sha256:[0-9a-f]{64}$/);
+});
+
+control('DOCKER-02', async ({ run, evidence, log }) => {
+  const image = run.shared.workloadImage as string;
+  log(`starting the workload server container from ${image} (labels ${JSON.stringify(labelsFor(run))})`);
+  const container = await startWorkloadContainer({
+    image,
+    name: 'mtls-app',
+    labels: labelsFor(run),
+    agentSocket: run.config.spire.agentSocket,
+    args: ['server', '--port', String(run.config.workload.port), '--allow-id', run.config.workloadSpiffeId],
+    ledger: run.ledger,
+    readyLog: /Successfully fetched SVIDs!/,
+    readyTimeoutMs: run.config.timeouts.svidFetchSeconds * 1000,
+  });
+  run.shared.dockerServer = container;
+  const logs = await container.logs();
+  await evidence('server-container.log', logs);
+  expect(logs).toContain('✅ Successfully fetched SVIDs!');
+});
+
+control('DOCKER-03', async ({ run, evidence }) => {
+  const listing = await server(run).exec(['stat', '-c', '%a %U %s %n', ...FILES.map((f) => `${SVID_DIR}/${f}`)]);
+  await evidence('stat-app-files.txt', listing.stdout + listing.stderr);
+  expect(listing.exitCode, `some SVID files are missing in ${SVID_DIR}: ${listing.stderr}`).toBe(0);
+  const modes = Object.fromEntries(
+    listing.stdout
+      .trim()
+      .split('\n')
+      .map((line) => line.split(' '))
+      .map((parts) => [parts[3], parts[0]]),
+  );
+  expect(modes[`${SVID_DIR}/svid.0.key`], 'the private key must be readable by its owner only').toBe('600');
+});
+
+control('DOCKER-04', async ({ run, evidence }) => {
+  const [chainPem, keyPem, bundlePem] = await Promise.all(FILES.map((file) => readFromServer(run, file)));
+  const report = inspectSvid({
+    chainPem: chainPem as string,
+    keyPem: keyPem as string,
+    bundlePem: bundlePem as string,
+    expectedSpiffeId: run.config.workloadSpiffeId,
+    expectedTrustDomain: run.config.trustDomain,
+  });
+  await evidence('svid.0.pem', chainPem as string, 'application/x-pem-file');
+  await evidence('bundle.0.pem', bundlePem as string, 'application/x-pem-file');
+  await evidence('svid-summary.txt', renderSummary(report.summary));
+  await evidence('svid-findings.md', renderFindingsTable(report), 'text/markdown');
+  const failed = report.findings.filter((finding) => !finding.passed);
+  expect(failed.map((f) => `${f.id}: ${f.detail}`)).toEqual([]);
+});
+
+control('DOCKER-05', async ({ run, evidence }) => {
+  const logs = await server(run).logs();
+  const reported = /SPIFFE ID:\s*(\S+)/.exec(logs)?.[1];
+  await evidence('reported-spiffe-id.txt', `log: ${reported ?? '(none)'}\nexpected: ${run.config.workloadSpiffeId}`);
+  expect(reported).toBe(run.config.workloadSpiffeId);
+});
+
+control('DOCKER-06', async ({ run, evidence }) => {
+  const line = `[Server] Secure mTLS Server listening on 0.0.0.0:${run.config.workload.port}`;
+  const logs = await waitFor(
+    'the server to listen',
+    async () => {
+      const current = await server(run).logs();
+      return current.includes(line)
+        ? { done: true, value: current }
+        : { done: false, status: current.split('\n').at(-2) ?? '' };
+    },
+    { timeoutMs: run.config.timeouts.containerReadySeconds * 1000, onProgress: (l) => run.log(l) },
+  );
+  await evidence('server-container.log', logs);
+  expect(logs).toContain(line);
+});
+
+control('DOCKER-07', async ({ run, evidence }) => {
+  const target = server(run);
+  const verifiedBefore = count(await target.logs(), '[Server] ✅ VERIFIED CLIENT IDENTITY');
+  const client = await runOneShot({
+    image: run.shared.workloadImage as string,
+    name: 'mtls-client',
+    labels: labelsFor(run),
+    agentSocket: run.config.spire.agentSocket,
+    args: [
+      'client',
+      '--connect',
+      `${target.ip}:${run.config.workload.port}`,
+      '--server-id',
+      run.config.workloadSpiffeId,
+    ],
+    ledger: run.ledger,
+    readyTimeoutMs: (run.config.timeouts.svidFetchSeconds + 30) * 1000,
+  });
+  run.shared.clientRun = { ...client, verifiedBefore };
+  await evidence('client-container.log', client.logs);
+  expect(client.logs).toContain('[Client] Server Replied: Secure Hello from SPIRE Server!');
+  expect(client.exitCode).toBe(0);
+});
+
+control('DOCKER-08', async ({ run, evidence }) => {
+  const clientRun = run.shared.clientRun;
+  if (!clientRun) throw new Error('the client container did not run (DOCKER-07)');
+  const serverLogs = await server(run).logs();
+  await evidence('server-container.log', serverLogs);
+  await evidence('client-container.log', clientRun.logs);
+  expect(clientRun.logs).toContain(`[Client] ✅ VERIFIED SERVER IDENTITY: ${run.config.workloadSpiffeId}`);
+  // The server also verifies its own start-up self-test; the client container must add one more verification.
+  expect(count(serverLogs, `[Server] ✅ VERIFIED CLIENT IDENTITY: ${run.config.workloadSpiffeId}`)).toBeGreaterThan(
+    clientRun.verifiedBefore,
+  );
+});
+
+control('DOCKER-09', async ({ run, evidence }) => {
+  const agentBinary = run.shared.spireBinaries?.agent as string;
+  // The official CLI runs in a container with the same labels, so the agent attests it exactly like the workload.
+  const scratch = mkdtempSync(join(tmpdir(), 'spire-fetch-'));
+  const out = join(scratch, 'out');
+  mkdirSync(out);
+  chmodSync(out, 0o777); // the image runs as a non-root user; the 0700 parent keeps other host users out
+  try {
+    const fetched = await runOneShot({
+      image: run.shared.workloadImage as string,
+      name: 'spire-agent-fetch',
+      labels: labelsFor(run),
+      agentSocket: run.config.spire.agentSocket,
+      mounts: [
+        { source: agentBinary, target: '/opt/spire/bin/spire-agent', mode: 'ro' },
+        { source: out, target: '/out', mode: 'rw' },
+      ],
+      entrypoint: ['/opt/spire/bin/spire-agent'],
+      args: ['api', 'fetch', 'x509', '-socketPath', run.config.spire.agentSocket, '-write', '/out'],
+      ledger: run.ledger,
+      readyTimeoutMs: 60_000,
+    });
+    await evidence('spire-agent-api-fetch-x509.txt', fetched.logs);
+    expect(fetched.exitCode, fetched.logs).toBe(0);
+    const official = inspectSvid({
+      chainPem: readFileSync(join(out, 'svid.0.pem'), 'utf8'),
+      bundlePem: readFileSync(join(out, 'bundle.0.pem'), 'utf8'),
+    });
+    const workload = inspectSvid({
+      chainPem: await readFromServer(run, 'svid.0.pem'),
+      bundlePem: await readFromServer(run, 'bundle.0.pem'),
+    });
+    await evidence(
+      'comparison.txt',
+      `official CLI: ${official.summary.spiffeId}, bundle of ${official.summary.bundleSize}\n` +
+        `workload:     ${workload.summary.spiffeId}, bundle of ${workload.summary.bundleSize}`,
+    );
+    expect(official.summary.spiffeId).toBe(workload.summary.spiffeId);
+    const normalized = (pem: string) => pem.replace(/\s+/g, '');
+    expect(normalized(readFileSync(join(out, 'bundle.0.pem'), 'utf8'))).toBe(
+      normalized(await readFromServer(run, 'bundle.0.pem')),
+    );
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+});
+
+control('NEG-01', async ({ run, evidence }) => {
+  const fetchSeconds = 15;
+  const result = await runOneShot({
+    image: run.shared.workloadImage as string,
+    name: 'mtls-unregistered',
+    labels: { 'io.kubernetes.container.name': 'not-registered', 'io.kubernetes.pod.namespace': 'elsewhere' },
+    agentSocket: run.config.spire.agentSocket,
+    args: ['fetch', '--out-dir', '/tmp/svid', '--fetch-timeout', String(fetchSeconds)],
+    ledger: run.ledger,
+    readyTimeoutMs: (fetchSeconds + 45) * 1000,
+  });
+  await evidence('unregistered-container.log', result.logs);
+  expect(result.logs).not.toContain('Successfully fetched SVIDs');
+  expect(result.logs).toMatch(/PermissionDenied/);
+  expect(result.exitCode).not.toBe(0);
+});
+
+control('NEG-02', async ({ run, evidence, log }) => {
+  const intruderId = `spiffe://${run.config.trustDomain}/unauthorized-client`;
+  const api = new EntryApi(run.config.spire.serverSocket);
+  try {
+    const entry = await ensureEntry(api, {
+      spiffeId: intruderId,
+      parentId: run.shared.agentId as string,
+      selectors: Object.entries(labelsFor(run, INTRUDER_CONTAINER)).map(([k, v]) => ({
+        type: 'docker',
+        value: `label:${k}:${v}`,
+      })),
+    });
+    log(`intruder entry ${entry.entryId} ${entry.action}`);
+  } finally {
+    api.close();
+  }
+  const target = server(run);
+  const client = await runOneShot({
+    image: run.shared.workloadImage as string,
+    name: INTRUDER_CONTAINER,
+    labels: labelsFor(run, INTRUDER_CONTAINER),
+    agentSocket: run.config.spire.agentSocket,
+    args: [
+      'client',
+      '--connect',
+      `${target.ip}:${run.config.workload.port}`,
+      '--server-id',
+      run.config.workloadSpiffeId,
+    ],
+    ledger: run.ledger,
+    readyTimeoutMs: (run.config.timeouts.svidFetchSeconds + 30) * 1000,
+  });
+  const serverLogs = await target.logs();
+  await evidence('intruder-client.log', client.logs);
+  await evidence('server-container.log', serverLogs);
+  // The intruder got an identity (it is registered) and was refused for it, not for lacking one.
+  expect(client.logs).toContain(`SPIFFE ID: ${intruderId}`);
+  expect(serverLogs).toMatch(new RegExp(`REJECTED CLIENT.*${intruderId.replaceAll('.', '\\.')}`));
+  expect(client.logs).not.toContain('Secure Hello from SPIRE Server!');
+  expect(client.exitCode).not.toBe(0);
+});
