@@ -7,16 +7,20 @@ import { parseSpiffeId, SpiffeIdError, validateTrustDomain } from '../workload/s
 export const PROVIDERS = ['auto', 'minikube', 'local', 'existing'] as const;
 export const ATTESTATION_MODES = ['auto', 'docker', 'k8s'] as const;
 export const SEVERITY_LEVELS = ['blocker', 'critical', 'normal', 'minor', 'trivial'] as const;
+/** auto: use a running SPIRE, start one when none answers; existing: only validate the SPIRE that runs, never start one. */
+export const SPIRE_MODES = ['auto', 'existing'] as const;
 
 export type Provider = (typeof PROVIDERS)[number];
 export type AttestationMode = (typeof ATTESTATION_MODES)[number];
 export type SeverityLevel = (typeof SEVERITY_LEVELS)[number];
+export type SpireMode = (typeof SPIRE_MODES)[number];
 
 export interface SuiteConfig {
   trustDomain: string;
   /** The SPIFFE ID the workload must receive. */
   workloadSpiffeId: string;
   spire: {
+    mode: SpireMode;
     /** Where an existing SPIRE installation keeps spire-server and spire-agent (the seed's /opt/spire/bin). */
     binDir: string;
     serverSocket: string;
@@ -62,6 +66,7 @@ export const DEFAULT_CONFIG: SuiteConfig = {
   trustDomain: 'example.org',
   workloadSpiffeId: 'spiffe://example.org/k8s-workload',
   spire: {
+    mode: 'auto',
     binDir: '/opt/spire/bin',
     serverSocket: '/tmp/spire-server/private/api.sock',
     agentSocket: '/tmp/spire-agent/public/api.sock',
@@ -95,6 +100,7 @@ export const DEFAULT_CONFIG: SuiteConfig = {
 export const ENV_OVERRIDES: Record<string, string> = {
   SPIRE_VALIDATION_TRUST_DOMAIN: 'trustDomain',
   SPIRE_VALIDATION_WORKLOAD_ID: 'workloadSpiffeId',
+  SPIRE_VALIDATION_SPIRE_MODE: 'spire.mode',
   SPIRE_VALIDATION_SPIRE_BIN_DIR: 'spire.binDir',
   SPIRE_VALIDATION_SERVER_SOCKET: 'spire.serverSocket',
   SPIRE_VALIDATION_AGENT_SOCKET: 'spire.agentSocket',
@@ -225,6 +231,7 @@ function validate(config: SuiteConfig): string[] {
     const value = string(field);
     if (value) check(field, /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(value), 'must be a Kubernetes DNS label');
   }
+  oneOf('spire.mode', SPIRE_MODES);
   oneOf('cluster.provider', PROVIDERS);
   oneOf('attestation', ATTESTATION_MODES);
   oneOf('failOnSeverity', SEVERITY_LEVELS);

@@ -68,7 +68,22 @@ control('DOCKER-02', async ({ run, evidence, log }) => {
   expect(logs).toContain('✅ Successfully fetched SVIDs!');
 });
 
+/** Waits (bounded) until the server's log has a line; returns the log. */
+function waitForServerLog(run: RunContext, what: string, line: string): Promise<string> {
+  return waitFor(
+    what,
+    async () => {
+      const current = await server(run).logs();
+      const last = current.trim().split('\n').at(-1) ?? '';
+      return current.includes(line) ? { done: true, value: current } : { done: false, status: last };
+    },
+    { timeoutMs: run.config.timeouts.containerReadySeconds * 1000, onProgress: (progress) => run.log(progress) },
+  );
+}
+
 control('DOCKER-03', async ({ run, evidence }) => {
+  // The workload logs the fetch first, then writes the files (atomically, one by one).
+  await waitForServerLog(run, 'the workload to write its SVID files', '✅ SVID files written');
   const listing = await server(run).exec(['stat', '-c', '%a %U %s %n', ...FILES.map((f) => `${SVID_DIR}/${f}`)]);
   await evidence('stat-app-files.txt', listing.stdout + listing.stderr);
   expect(listing.exitCode, `some SVID files are missing in ${SVID_DIR}: ${listing.stderr}`).toBe(0);
@@ -108,16 +123,7 @@ control('DOCKER-05', async ({ run, evidence }) => {
 
 control('DOCKER-06', async ({ run, evidence }) => {
   const line = `[Server] Secure mTLS Server listening on 0.0.0.0:${run.config.workload.port}`;
-  const logs = await waitFor(
-    'the server to listen',
-    async () => {
-      const current = await server(run).logs();
-      return current.includes(line)
-        ? { done: true, value: current }
-        : { done: false, status: current.split('\n').at(-2) ?? '' };
-    },
-    { timeoutMs: run.config.timeouts.containerReadySeconds * 1000, onProgress: (l) => run.log(l) },
-  );
+  const logs = await waitForServerLog(run, 'the server to listen', line);
   await evidence('server-container.log', logs);
   expect(logs).toContain(line);
 });

@@ -64,6 +64,7 @@ describe('configuration', () => {
     [{ SPIRE_VALIDATION_AGENT_SOCKET: 'tmp/api.sock' }, /^spire\.agentSocket: must be an absolute path/],
     [{ SPIRE_VALIDATION_PORT: '70000' }, /^workload\.port: must be a port 1-65535/],
     [{ SPIRE_VALIDATION_PORT: 'abc' }, /^workload\.port: must be a port 1-65535/],
+    [{ SPIRE_VALIDATION_SPIRE_MODE: 'start' }, /^spire\.mode: must be one of auto, existing/],
     [{ SPIRE_VALIDATION_PROVIDER: 'kind' }, /^cluster\.provider: must be one of auto, minikube, local, existing/],
     [{ SPIRE_VALIDATION_PROVIDER: 'existing' }, /^cluster\.kubeconfig: is required with provider "existing"/],
     [{ SPIRE_VALIDATION_POD_LABEL: 'app' }, /^workload\.podLabel: must be key=value/],
