@@ -1,6 +1,7 @@
 // The online path, against a loopback HTTP server: a release tarball and its published checksum file.
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { execa } from 'execa';
 import { afterEach, describe, expect, test } from 'vitest';
 import {
   ChecksumMismatch,
@@ -9,11 +10,20 @@ import {
   installTarball,
   parseChecksum,
 } from '../../fixtures/artifacts/download.ts';
-import { provisionSpire } from '../../fixtures/artifacts/index.ts';
+import { provisionCniPlugins, provisionKubernetes, provisionSpire } from '../../fixtures/artifacts/index.ts';
 import { SourceUnavailable } from '../../fixtures/artifacts/resolve.ts';
 import { ArtifactError } from '../../fixtures/artifacts/types.ts';
 import { versions } from '../../fixtures/artifacts/versions.ts';
-import { closedPort, type FileServer, fakeSpireTarball, serveFiles, sha256, tempConfig, tempDir } from './helpers.ts';
+import {
+  closedPort,
+  type FileServer,
+  fakeBinary,
+  fakeSpireTarball,
+  serveFiles,
+  sha256,
+  tempConfig,
+  tempDir,
+} from './helpers.ts';
 
 const pin = versions.spire.download;
 const servers: FileServer[] = [];
@@ -154,5 +164,86 @@ describe('SPIRE from the official release (loopback server)', () => {
     } finally {
       silent.close();
     }
+  });
+});
+
+describe('Kubernetes and CNI plugins from their official releases (loopback server)', () => {
+  function script(line: string): Buffer {
+    return Buffer.from(`#!/bin/sh\necho "${line}"\n`);
+  }
+
+  async function kubernetesRelease(corrupt?: string): Promise<FileServer> {
+    const routes: Record<string, Buffer | string> = {};
+    for (const binary of versions.kubernetes.binaries) {
+      const body = script(
+        binary === 'kubectl'
+          ? `Client Version: ${versions.kubernetes.version}`
+          : `Kubernetes ${versions.kubernetes.version}`,
+      );
+      routes[`/k8s/${binary}`] = body;
+      routes[`/k8s/${binary}.sha256`] = binary === corrupt ? 'f'.repeat(64) : sha256(body);
+    }
+    const server = await serveFiles(routes);
+    servers.push(server);
+    return server;
+  }
+
+  test('each binary is checked against its .sha256, then cached; the second run uses the cache', async () => {
+    const server = await kubernetesRelease();
+    const config = tempConfig();
+    const options = {
+      downloadBaseUrl: { kubernetes: `${server.baseUrl}/k8s` },
+      sources: ['cache', 'download'] as const,
+    };
+    const record = await provisionKubernetes(config, log, { ...options, sources: [...options.sources] });
+    expect(record.source).toBe('download');
+    const bin = join(config.cacheDir, 'kubernetes', versions.kubernetes.version, 'bin');
+    expect(record.paths['kube-apiserver']).toBe(join(bin, 'kube-apiserver'));
+    expect(record.detail).toContain(`kubectl: Client Version: ${versions.kubernetes.version}`);
+    expect((await provisionKubernetes(config, log, { sources: ['cache'] })).source).toBe('cache');
+  });
+
+  test('one wrong .sha256 rejects the whole download and installs nothing', async () => {
+    const server = await kubernetesRelease('kubelet');
+    const config = tempConfig();
+    const error = (await provisionKubernetes(config, log, {
+      downloadBaseUrl: { kubernetes: `${server.baseUrl}/k8s` },
+      sources: ['cache', 'download'],
+    }).catch((e: unknown) => e)) as ArtifactError;
+    expect(error).toBeInstanceOf(ArtifactError);
+    expect(error.attempts.find((a) => a.source === 'download')?.reason).toMatch(/checksum mismatch for .*\/kubelet/);
+    const root = join(config.cacheDir, 'kubernetes', versions.kubernetes.version);
+    expect(existsSync(root) ? readdirSync(root) : []).toEqual([]);
+  });
+
+  test('CNI plugins: the tarball (members named ./bridge …) is verified, cached and copied into the target dir', async () => {
+    const pin = versions.cniPlugins;
+    const dir = tempDir('fake-cni-');
+    for (const name of pin.fromTarball) fakeBinary(join(dir, 'plugins', name), `CNI ${name} plugin ${pin.version}`);
+    const tarball = join(dir, pin.download.tarball);
+    await execa('tar', ['-czf', tarball, '-C', join(dir, 'plugins'), '.']);
+    const body = readFileSync(tarball);
+    const server = await serveFiles({
+      [`/cni/${pin.download.tarball}`]: body,
+      [`/cni/${pin.download.checksumFile}`]: `${sha256(body)}  ${pin.download.tarball}\n`,
+    });
+    servers.push(server);
+    const config = tempConfig();
+    const target = join(tempDir(), 'opt-cni-bin');
+    const record = await provisionCniPlugins(config, log, {
+      targetDir: target,
+      downloadBaseUrl: { cniPlugins: `${server.baseUrl}/cni` },
+      sources: ['system', 'cache', 'download'],
+    });
+    expect(record).toMatchObject({
+      component: 'cni',
+      version: pin.version,
+      source: 'download',
+      paths: { binDir: target },
+    });
+    expect(readdirSync(target).sort()).toEqual([...pin.fromTarball, '.spire-k8s-validation.json'].sort());
+    // Next time the plugins are simply there.
+    const again = await provisionCniPlugins(config, log, { targetDir: target, sources: ['system'] });
+    expect(again).toMatchObject({ source: 'system', version: pin.version });
   });
 });
