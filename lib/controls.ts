@@ -12,9 +12,18 @@ export interface Phase {
 
 export const PHASES = {
   provision: { order: '00', name: 'Provisioning' },
+  host: { order: '10', name: 'Host preparation' },
+  cluster: { order: '12', name: 'Kubernetes cluster' },
+  cni: { order: '14', name: 'Flannel CNI' },
   spire: { order: '20', name: 'SPIRE server and agent' },
   registration: { order: '30', name: 'Workload registration' },
   docker: { order: '40', name: 'Docker workload identity' },
+  image: { order: '50', name: 'Workload image in the cluster' },
+  k8sRegistration: { order: '55', name: 'Kubernetes workload registration' },
+  deploy: { order: '60', name: 'Deployment' },
+  pod: { order: '70', name: 'In-pod identity and mTLS' },
+  mesh: { order: '80', name: 'Pod-to-pod mTLS' },
+  rotation: { order: '90', name: 'SVID rotation' },
 } as const satisfies Record<string, Phase>;
 
 export type PhaseKey = keyof typeof PHASES;
@@ -43,6 +52,19 @@ const SVID_FETCH_REMEDIATION =
   'Issue 5 "SVID Fetch Fails": verify the workload is registered (`/opt/spire/bin/spire-server entry show`); check that ' +
   'the registration selectors match the workload (labels); ensure the SPIRE Agent can attest the workload; check the ' +
   'SPIRE Agent log for attestation errors; re-register the workload with correct selectors; restart the workload.';
+
+const NODE_NOT_READY =
+  'Issue 1 "Node Status Shows NotReady": verify CNI plugins are installed in /opt/cni/bin; ensure the Flannel ' +
+  'configuration exists in /etc/cni/net.d; check the Flannel pods are running (kube-flannel namespace); restart the ' +
+  'kubelet; re-run the set-up if the CNI installation failed. The kubelet log is attached.';
+const POD_PENDING =
+  'Issue 4 "Pod Stuck in Pending or ContainerCreating": ensure the image is loaded into the node runtime; verify the ' +
+  'node is Ready; check pod events for resource, scheduling or volume problems (the socket directory and the agent ' +
+  'binary must exist on the host); delete and re-apply the deployment.';
+const MINIKUBE_START =
+  'Issue 6 "Minikube Fails to Start": clean up (`minikube delete --all --purge`, remove ~/.minikube and ' +
+  '/etc/kubernetes); ensure at least 10 GB free disk; verify Docker is running; check `sysctl fs.protected_regular`; ' +
+  're-run the set-up. For the local cluster, the component logs under reports/logs/cluster/ name the failing step.';
 
 const catalogue: Control[] = [
   // Provisioning: what the later phases run on. Not in the seed, which assumes a prepared host.
@@ -88,6 +110,152 @@ const catalogue: Control[] = [
     requires: ['PROV-02'],
     remediation:
       'Online hosts pull node:24-bookworm-slim. Offline hosts need debootstrap and Debian mirror access; see the provisioning log.',
+  },
+
+  // Host preparation: the seed's complete_k8s_setup.sh, as checks that fix what they may.
+  {
+    id: 'HOST-01',
+    title: 'Running as root',
+    phase: 'host',
+    severity: 'blocker',
+    source: 'Security Considerations: Sudo Requirements',
+    requires: [],
+    remediation: 'Run the suite with sudo: the none-driver cluster, the kernel settings and SPIRE need root.',
+  },
+  {
+    id: 'HOST-02',
+    title: 'Kernel features br_netfilter, overlay, vxlan available',
+    phase: 'host',
+    severity: 'blocker',
+    source: 'Step 3: Applies Ubuntu 22.04 kernel security fixes',
+    requires: ['HOST-01'],
+    remediation: 'Load the modules (`modprobe br_netfilter overlay vxlan`) or use a kernel that has them.',
+  },
+  {
+    id: 'HOST-03',
+    title: 'Kernel fixes applied (net.bridge.bridge-nf-call-iptables=1, net.ipv4.ip_forward=1, fs.protected_regular=0)',
+    phase: 'host',
+    severity: 'blocker',
+    source: 'Step 3 Expected Output: ✅ Kernel fixes applied',
+    requires: ['HOST-02'],
+    remediation: `Set the sysctls (\`sysctl -w net.bridge.bridge-nf-call-iptables=1 net.ipv4.ip_forward=1 fs.protected_regular=0\`). ${MINIKUBE_START}`,
+  },
+  {
+    id: 'HOST-04',
+    title: 'Swap state known (kubelet failSwapOn: false)',
+    phase: 'host',
+    severity: 'minor',
+    source: 'Step 3: prerequisites',
+    requires: ['HOST-01'],
+    remediation: 'Disable swap (`swapoff -a`) or keep the kubelet setting failSwapOn: false.',
+  },
+  {
+    id: 'HOST-05',
+    title: 'Prerequisites installed (conntrack, socat, iptables)',
+    phase: 'host',
+    severity: 'blocker',
+    source: 'Step 3 Expected Output: ✅ Prerequisites installed',
+    requires: ['HOST-01'],
+    remediation: 'Install them: `apt-get install -y conntrack socat iptables`.',
+  },
+  {
+    id: 'HOST-06',
+    title: 'At least 10 GiB free disk space',
+    phase: 'host',
+    severity: 'critical',
+    source: 'Troubleshooting Issue 6: Ensure sufficient disk space (at least 10GB free)',
+    requires: [],
+    remediation: 'Free disk space (`df -h`): images, the module cache and container layers need room.',
+  },
+  {
+    id: 'HOST-07',
+    title: 'Required ports free',
+    phase: 'host',
+    severity: 'critical',
+    source: 'Troubleshooting Issue 6: Check for conflicting processes',
+    requires: [],
+    remediation:
+      'Stop the process holding the port (`ss -ltnp`); `pgrep -a kubelet`, `pgrep -a dockerd` find conflicting clusters.',
+  },
+
+  // Cluster: the seed's Step 3 (complete_k8s_setup.sh) on the selected provider.
+  {
+    id: 'CLUSTER-01',
+    title: 'Cleanup completed (no earlier cluster in the way)',
+    phase: 'cluster',
+    severity: 'critical',
+    source: 'Step 3 Expected Output: ✅ Cleanup completed',
+    requires: ['HOST-01'],
+    remediation: MINIKUBE_START,
+  },
+  {
+    id: 'CLUSTER-02',
+    title: 'CNI plugins installed',
+    phase: 'cluster',
+    severity: 'blocker',
+    source: 'Step 3 Expected Output: ✅ CNI plugins installed',
+    requires: ['HOST-05'],
+    remediation:
+      'Issue 2 "CNI Plugin Download Fails": check `ls -la /opt/cni/bin/`; download the plugins again and verify the ' +
+      'archive (`gzip -t`); extract them to /opt/cni/bin manually if it persists.',
+  },
+  {
+    id: 'CLUSTER-03',
+    title: 'Cluster started (control plane ready)',
+    phase: 'cluster',
+    severity: 'blocker',
+    source: 'Step 3 Expected Output: ✅ Minikube started',
+    requires: ['HOST-03', 'CLUSTER-02'],
+    remediation: MINIKUBE_START,
+  },
+  {
+    id: 'CLUSTER-04',
+    title: 'Permissions fixed (kubeconfig usable by kubectl and the client library)',
+    phase: 'cluster',
+    severity: 'critical',
+    source: 'Step 3 Expected Output: ✅ Permissions fixed',
+    requires: ['CLUSTER-03'],
+    remediation:
+      'Issue 7 "Permission Denied Errors with kubectl": fix ownership (`chown -R $USER ~/.kube`), `chmod 600 ~/.kube/config`, ' +
+      'check KUBECONFIG.',
+  },
+
+  // CNI: Flannel, then the node turns Ready.
+  {
+    id: 'CNI-01',
+    title: 'Flannel applied',
+    phase: 'cni',
+    severity: 'blocker',
+    source: 'Step 3 Expected Output: ✅ Flannel applied',
+    requires: ['CLUSTER-04'],
+    remediation: `Apply manifests/kube-flannel.yaml (server-side) and check the API's answer. ${NODE_NOT_READY}`,
+  },
+  {
+    id: 'CNI-02',
+    title: 'Flannel pod is Running',
+    phase: 'cni',
+    severity: 'blocker',
+    source: 'Troubleshooting Issue 1: Check Flannel pods',
+    requires: ['CNI-01'],
+    remediation: NODE_NOT_READY,
+  },
+  {
+    id: 'CNI-03',
+    title: 'Flannel CNI configuration exists in /etc/cni/net.d',
+    phase: 'cni',
+    severity: 'critical',
+    source: 'Troubleshooting Issue 1: Ensure Flannel configuration exists in /etc/cni/net.d',
+    requires: ['CNI-02'],
+    remediation: NODE_NOT_READY,
+  },
+  {
+    id: 'CNI-04',
+    title: 'Node is Ready',
+    phase: 'cni',
+    severity: 'blocker',
+    source: 'Step 3 Expected Output: ✅ Node is Ready (waits up to 120 seconds)',
+    requires: ['CNI-03'],
+    remediation: NODE_NOT_READY,
   },
 
   // SPIRE: seed Step 1 and "Pre-Deployment Verification".
@@ -282,6 +450,187 @@ const catalogue: Control[] = [
     remediation:
       "The server must authorize the client's SPIFFE ID (allow-list or trust domain), not only verify its chain; check " +
       'the workload server flags (--allow-id).',
+  },
+  // The workload in Kubernetes: the seed's Step 4 (run_k8s_demo.sh) and its post-deployment testing.
+  {
+    id: 'IMAGE-01',
+    title: 'Docker image loaded',
+    phase: 'image',
+    severity: 'blocker',
+    source: 'Step 4 Expected Output: ✅ Docker image loaded',
+    requires: ['DOCKER-01', 'CNI-04'],
+    remediation: `Load the image into the node runtime (\`minikube image load mtls-demo-image:latest\`; for the local cluster \`docker save | ctr -n k8s.io images import -\`). ${POD_PENDING}`,
+  },
+  {
+    id: 'K8SREG-01',
+    title: 'Workload registered (Kubernetes selectors)',
+    phase: 'k8sRegistration',
+    severity: 'blocker',
+    source: 'Step 4 Expected Output: ✅ Workload registered',
+    requires: ['SPIRE-06', 'CNI-04'],
+    remediation:
+      'Register the workload with the selectors of the attestation mode: docker labels on Docker runtimes, or ' +
+      "`k8s:ns:default`, `k8s:container-name:mtls-app`, `k8s:pod-label:app:mtls-demo` with the agent's k8s workload " +
+      'attestor (kubelet read-only port or client certificate) on containerd.',
+  },
+  {
+    id: 'K8SREG-02',
+    title: 'SPIRE registration exists for k8s-workload (Kubernetes selectors shown by entry show)',
+    phase: 'k8sRegistration',
+    severity: 'critical',
+    source: 'Testing step 7: Verify SPIRE Registration',
+    requires: ['K8SREG-01'],
+    remediation: SVID_FETCH_REMEDIATION,
+  },
+  {
+    id: 'DEPLOY-01',
+    title: 'SPIRE socket found',
+    phase: 'deploy',
+    severity: 'blocker',
+    source: 'Step 4 Expected Output: ✅ SPIRE socket found',
+    requires: ['SPIRE-03'],
+    remediation: SOCKET_REMEDIATION,
+  },
+  {
+    id: 'DEPLOY-02',
+    title: 'Deployment applied',
+    phase: 'deploy',
+    severity: 'blocker',
+    source: 'Step 4 Expected Output: ✅ Deployment applied',
+    requires: ['IMAGE-01', 'K8SREG-01', 'DEPLOY-01'],
+    remediation: `Apply manifests/mtls-app.yaml and read the API's answer. ${POD_PENDING}`,
+  },
+  {
+    id: 'DEPLOY-03',
+    title: 'Pod is in Running state (1/1 Ready, 0 restarts)',
+    phase: 'deploy',
+    severity: 'blocker',
+    source: 'Complete Testing Checklist; Step 4 Expected Output: ✅ Pod is running',
+    requires: ['DEPLOY-02'],
+    remediation: `${POD_PENDING} ${SVID_FETCH_REMEDIATION}`,
+  },
+  {
+    id: 'DEPLOY-04',
+    title: 'Demo script completed successfully',
+    phase: 'deploy',
+    severity: 'critical',
+    source: 'Complete Testing Checklist',
+    requires: ['DEPLOY-03'],
+    remediation: 'Every step of run_k8s_demo.sh must succeed: see the first failed control above for its remediation.',
+  },
+  {
+    id: 'POD-01',
+    title: 'Pod logs show successful SVID fetch',
+    phase: 'pod',
+    severity: 'critical',
+    source: 'Complete Testing Checklist; Step 4 pod logs: [SVID Fetch] Calling SPIRE Agent API...',
+    requires: ['DEPLOY-03'],
+    remediation: SVID_FETCH_REMEDIATION,
+  },
+  {
+    id: 'POD-02',
+    title: 'Pod logs show mTLS server started',
+    phase: 'pod',
+    severity: 'critical',
+    source: 'Complete Testing Checklist; Step 4 pod logs: [Server] Secure mTLS Server listening on 9999',
+    requires: ['DEPLOY-03'],
+    remediation: 'The server starts after the SVID fetch; check the pod log for the line after it.',
+  },
+  {
+    id: 'POD-03',
+    title: 'Can exec into the pod',
+    phase: 'pod',
+    severity: 'normal',
+    source: 'Complete Testing Checklist; Testing step 3',
+    requires: ['DEPLOY-03'],
+    remediation:
+      'The apiserver must reach the kubelet (kubelet API port 10250) with a client certificate bound to ' +
+      'system:kubelet-api-admin; see "kubectl Permission Issues".',
+  },
+  {
+    id: 'POD-04',
+    title: 'Certificate files exist in /app directory (svid.0.pem, svid.0.key 0600, bundle.0.pem)',
+    phase: 'pod',
+    severity: 'critical',
+    source: 'Complete Testing Checklist; Testing step 4',
+    requires: ['POD-03'],
+    remediation: `The workload writes them after a successful fetch. ${SVID_FETCH_REMEDIATION}`,
+  },
+  {
+    id: 'POD-05',
+    title: 'X.509-SVID read from the pod conforms to the SPIFFE X509-SVID specification',
+    phase: 'pod',
+    severity: 'critical',
+    source: 'Testing step 4: View certificate details',
+    requires: ['POD-04'],
+    remediation: 'The attached findings table names each broken rule.',
+  },
+  {
+    id: 'POD-06',
+    title: 'SPIRE Agent socket is mounted in the pod',
+    phase: 'pod',
+    severity: 'critical',
+    source: 'Testing step 5: Verify the socket is mounted',
+    requires: ['POD-03'],
+    remediation: SOCKET_REMEDIATION,
+  },
+  {
+    id: 'POD-07',
+    title: 'SPIRE Agent binary is mounted read-only in the pod',
+    phase: 'pod',
+    severity: 'minor',
+    source: 'Testing step 5: Verify SPIRE Agent Binary Mount; Security Considerations: Read-Only Mounts',
+    requires: ['POD-03'],
+    remediation: 'Check the hostPath of the agent binary in manifests/mtls-app.yaml and that it exists on the host.',
+  },
+  {
+    id: 'POD-08',
+    title: 'Manual client test succeeds (in the pod)',
+    phase: 'pod',
+    severity: 'critical',
+    source: 'Complete Testing Checklist; Testing step 6',
+    requires: ['POD-03', 'POD-02'],
+    remediation: `Run the client in the pod and read its output. ${SVID_FETCH_REMEDIATION}`,
+  },
+  {
+    id: 'POD-09',
+    title: "Both client and server verified each other's identity (pod logs)",
+    phase: 'pod',
+    severity: 'blocker',
+    source: 'Complete Testing Checklist; Testing step 2',
+    requires: ['POD-08'],
+    remediation: 'Both sides must present SVIDs that chain to the trust bundle and carry authorized SPIFFE IDs.',
+  },
+  {
+    id: 'POD-10',
+    title: 'Pod IP is inside the Flannel network 10.244.0.0/16',
+    phase: 'pod',
+    severity: 'normal',
+    source: 'Component Interaction Flow: CNI Setup (10.244.0.0/16)',
+    requires: ['DEPLOY-03'],
+    remediation: NODE_NOT_READY,
+  },
+  {
+    id: 'MESH-01',
+    title: 'Pod-to-pod mTLS through a Service: both identities verified',
+    phase: 'mesh',
+    severity: 'critical',
+    source: 'Next Steps 1: Multi-Pod Communication',
+    requires: ['POD-09'],
+    remediation:
+      'The client pod needs its own registration and must reach the Service across the pod network (kube-proxy, ' +
+      "Flannel); check both pods' logs attached.",
+  },
+  {
+    id: 'ROT-01',
+    title: 'SVID rotation: new certificate served to new connections without a restart',
+    phase: 'rotation',
+    severity: 'normal',
+    source: 'Next Steps 2: SVID Rotation',
+    requires: ['POD-09'],
+    remediation:
+      'The workload must keep the Workload API stream open and swap its TLS context on each new SVID; check the ' +
+      '[SVID Rotation] lines of the pod log.',
   },
 ];
 
