@@ -191,11 +191,10 @@ describe('Kubernetes and CNI plugins from their official releases (loopback serv
   test('each binary is checked against its .sha256, then cached; the second run uses the cache', async () => {
     const server = await kubernetesRelease();
     const config = tempConfig();
-    const options = {
+    const record = await provisionKubernetes(config, log, {
       downloadBaseUrl: { kubernetes: `${server.baseUrl}/k8s` },
-      sources: ['cache', 'download'] as const,
-    };
-    const record = await provisionKubernetes(config, log, { ...options, sources: [...options.sources] });
+      sources: ['cache', 'download'],
+    });
     expect(record.source).toBe('download');
     const bin = join(config.cacheDir, 'kubernetes', versions.kubernetes.version, 'bin');
     expect(record.paths['kube-apiserver']).toBe(join(bin, 'kube-apiserver'));
