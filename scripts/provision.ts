@@ -95,10 +95,15 @@ async function main(): Promise<number> {
   if (!only || only.some((name) => NEEDS_DOCKER.has(name))) {
     // Images need a Docker engine: use a running one, else start Debian's dockerd (and leave it running for the suite).
     const ledger = new Ledger(join(config.reportsDir, 'run', 'provision-ledger.json'));
-    const engine = await ensureDockerEngine(config, ledger, log);
-    log(
-      `docker ${engine.version} (${engine.source}${engine.startedByRun ? `, started now as PID ${engine.paths.pid}; left running` : ', already running'})`,
-    );
+    const engine = await ensureDockerEngine(config, ledger, log).catch((error: Error) => error);
+    if (engine instanceof Error) {
+      // The image components will fail with this reason; the others still run.
+      log(`no Docker engine: ${engine.message}`);
+    } else {
+      log(
+        `docker ${engine.version} (${engine.source}${engine.startedByRun ? `, started now as PID ${engine.paths.pid}; left running` : ', already running'})`,
+      );
+    }
   }
 
   let records: ArtifactRecord[] = [];
