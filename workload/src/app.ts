@@ -68,7 +68,9 @@ export async function runClient(options: ClientOptions): Promise<void> {
     const expectedServerId = options.serverId ?? svid.spiffeId;
     log.info(`[Client] Connecting to ${options.host}:${options.port}, expecting server ${expectedServerId}...`);
     const { host, port, message } = options;
-    const { reply } = await mtlsRequest({ host, port, message, log, svid, expectedServerId });
+    const { reply, serverSerial } = await mtlsRequest({ host, port, message, log, svid, expectedServerId });
+    // Which certificate the server presented: lets an operator (and the suite) watch rotation from the outside.
+    log.info(`[Client] Server certificate serial: ${serverSerial}`);
     log.info(`[Client] Server Replied: ${reply}`);
   } finally {
     source.close();
