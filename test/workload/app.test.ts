@@ -174,9 +174,11 @@ describe('client and fetch modes', () => {
 
     await runClient({ ...common, log, message: 'ping' });
 
-    expect(log.lines.slice(-3)).toEqual([
+    const served = new X509Certificate(await readFile(join(outDir, 'svid.0.pem'))).serialNumber.toLowerCase();
+    expect(log.lines.slice(-4)).toEqual([
       `[Client] Connecting to 127.0.0.1:${running.port}, expecting server spiffe://example.org/k8s-workload...`,
       '[Client] ✅ VERIFIED SERVER IDENTITY: spiffe://example.org/k8s-workload',
+      `[Client] Server certificate serial: ${served}`,
       `[Client] Server Replied: ${REPLY}`,
     ]);
     await expect(
