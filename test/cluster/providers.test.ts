@@ -1,0 +1,137 @@
+// Provider selection (auto = minikube where its preflight passes, else local; the choice is recorded) and the
+// existing-kubeconfig provider.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { ExistingProvider, imageLoadCommand } from '../../fixtures/cluster/existing.ts';
+import { renderKubeconfig } from '../../fixtures/cluster/kubeconfig.ts';
+import { LocalProvider } from '../../fixtures/cluster/local.ts';
+import {
+  CLUSTER_CONTROLS,
+  type ClusterProvider,
+  HOST_CONTROLS,
+  type ProviderFactories,
+  type ProviderName,
+  selectProvider,
+} from '../../fixtures/cluster/provider.ts';
+import { Ledger } from '../../fixtures/ledger.ts';
+import { loadConfig, type SuiteConfig } from '../../lib/config.ts';
+
+function config(overrides: Partial<SuiteConfig['cluster']> = {}): SuiteConfig {
+  const base = loadConfig();
+  const reportsDir = mkdtempSync(join(tmpdir(), 'providers-'));
+  return { ...base, reportsDir, cluster: { ...base.cluster, ...overrides } };
+}
+
+function fake(name: ProviderName, ok: boolean, reasons: string[] = []): ClusterProvider {
+  return {
+    name,
+    preflight: async () => ({ ok, reasons }),
+    start: async () => {},
+    stop: async () => {},
+    status: async () => ({ provider: name, apiserver: 'not-started', node: undefined, components: [], detail: [] }),
+    kubeconfigPath: () => `/tmp/${name}.kubeconfig`,
+    nodeName: () => 'node',
+    containerRuntime: () => 'containerd',
+    loadImage: async () => {},
+    defaultAttestation: () => 'k8s',
+    ownedControls: () => [],
+    skippedControls: () => [],
+  };
+}
+
+function factories(minikubeOk: boolean): ProviderFactories & { made: string[] } {
+  const made: string[] = [];
+  return {
+    made,
+    minikube: () => {
+      made.push('minikube');
+      return fake('minikube', minikubeOk, minikubeOk ? [] : ['no minikube binary on PATH']);
+    },
+    local: () => {
+      made.push('local');
+      return fake('local', true);
+    },
+    existing: () => {
+      made.push('existing');
+      return fake('existing', true);
+    },
+  };
+}
+
+describe('selectProvider', () => {
+  test('auto takes local where minikube cannot run, and records why', async () => {
+    const cfg = config();
+    const chosen = await selectProvider(cfg, new Ledger(join(cfg.reportsDir, 'l.json')), () => {}, factories(false));
+    expect(chosen.provider.name).toBe('local');
+    expect(chosen.passedOver).toEqual([{ name: 'minikube', reasons: ['no minikube binary on PATH'] }]);
+    const record = JSON.parse(readFileSync(chosen.recordFile, 'utf8'));
+    expect(record).toMatchObject({ requested: 'auto', served: 'local', kubeconfig: '/tmp/local.kubeconfig' });
+    expect(record.passedOver[0].reasons).toEqual(['no minikube binary on PATH']);
+  });
+
+  test('auto takes minikube where its preflight passes', async () => {
+    const cfg = config();
+    const f = factories(true);
+    const chosen = await selectProvider(cfg, new Ledger(join(cfg.reportsDir, 'l.json')), () => {}, f);
+    expect(chosen.provider.name).toBe('minikube');
+    expect(f.made).toEqual(['minikube']);
+  });
+
+  test('an explicit provider is used without asking minikube', async () => {
+    const cfg = config({ provider: 'local' });
+    const f = factories(true);
+    const chosen = await selectProvider(cfg, new Ledger(join(cfg.reportsDir, 'l.json')), () => {}, f);
+    expect(chosen.provider.name).toBe('local');
+    expect(f.made).toEqual(['local']);
+  });
+
+  test('the real factories build the three providers', async () => {
+    const cfg = config({ provider: 'local' });
+    const chosen = await selectProvider(cfg, new Ledger(join(cfg.reportsDir, 'l.json')));
+    expect(chosen.provider).toBeInstanceOf(LocalProvider);
+    expect(chosen.provider.defaultAttestation()).toBe('k8s');
+    expect(chosen.provider.containerRuntime()).toBe('containerd');
+    expect(chosen.provider.ownedControls()).toEqual([...HOST_CONTROLS, ...CLUSTER_CONTROLS]);
+  });
+});
+
+describe('existing provider', () => {
+  test('preflight explains a missing kubeconfig', async () => {
+    const provider = new ExistingProvider(config({ provider: 'existing', kubeconfig: '/nonexistent/kubeconfig' }));
+    expect(await provider.preflight()).toEqual({
+      ok: false,
+      reasons: ['kubeconfig /nonexistent/kubeconfig does not exist'],
+    });
+  });
+
+  test('a readable kubeconfig passes; host and cluster-creation controls are skipped with the reason', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'existing-'));
+    const file = join(dir, 'kubeconfig');
+    writeFileSync(
+      file,
+      renderKubeconfig({
+        clusterName: 'kind-test',
+        server: 'https://127.0.0.1:1',
+        caPem: 'ca',
+        user: 'u',
+        clientCertPem: 'c',
+        clientKeyPem: 'k',
+      }),
+    );
+    const provider = new ExistingProvider(config({ provider: 'existing', kubeconfig: file }));
+    expect(await provider.preflight()).toEqual({ ok: true, reasons: [] });
+    expect(provider.ownedControls()).toEqual([]);
+    const skipped = provider.skippedControls();
+    expect(skipped.map((s) => s.id)).toEqual([...HOST_CONTROLS, ...CLUSTER_CONTROLS]);
+    expect(skipped[0]?.reason).toContain('created elsewhere');
+    expect(skipped[0]?.reason).toContain(file);
+  });
+
+  test('image loading knows kind and minikube contexts only', () => {
+    expect(imageLoadCommand('kind-dev', 'img:1')).toEqual(['kind', 'load', 'docker-image', 'img:1', '--name', 'dev']);
+    expect(imageLoadCommand('minikube', 'img:1')).toEqual(['minikube', 'image', 'load', 'img:1']);
+    expect(imageLoadCommand('prod', 'img:1')).toBeUndefined();
+  });
+});
