@@ -1,0 +1,261 @@
+// Completes the Allure results after the run, from the control matrix: the same parameters on every result
+// (provider, runtime, attestation mode, versions — excluded from the history id), the failure category label, the
+// skip reason as the status message (allure-vitest drops it), WARN shown as such, a result for every catalogue
+// control that did not run, and environment.properties / executor.json / categories.json. Last, it makes sure no
+// private key is anywhere in the results directory.
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Control } from '../controls.ts';
+import { allure2Categories, failureCategory } from './categories.ts';
+import { type Executor, environmentProperties, type RunFacts, resultParameters } from './environment.ts';
+import type { ComplianceMatrix, MatrixRow, ObservedTest } from './matrix.ts';
+
+interface AllureLabel {
+  name: string;
+  value: string;
+}
+
+interface AllureResult {
+  uuid: string;
+  name: string;
+  fullName?: string;
+  historyId?: string;
+  testCaseId?: string;
+  status?: string;
+  statusDetails?: { message?: string; trace?: string };
+  stage?: string;
+  description?: string;
+  labels: AllureLabel[];
+  parameters: Array<{ name: string; value: string; excluded?: boolean; mode?: string }>;
+  links?: unknown[];
+  steps?: unknown[];
+  attachments?: unknown[];
+  start?: number;
+  stop?: number;
+}
+
+/** md5("") — the parameter hash allure-js-commons puts in the history id of a result without parameters. */
+const EMPTY_PARAMETERS_MD5 = 'd41d8cd98f00b204e9800998ecf8427e';
+
+function controlIdOf(result: AllureResult): string | undefined {
+  return result.labels.find((label) => label.name === 'control')?.value ?? result.testCaseId;
+}
+
+function setLabel(result: AllureResult, name: string, value: string): void {
+  result.labels = result.labels.filter((label) => label.name !== name);
+  result.labels.push({ name, value });
+}
+
+/** Errors that mean the suite's own code is wrong, not the system under test. */
+const PROGRAMMING_ERROR = /^(?:TypeError|ReferenceError|SyntaxError|RangeError)\b/m;
+
+/** Applies the matrix row's verdict to one result. */
+export function completeResult(result: AllureResult, row: MatrixRow, facts: RunFacts, failOn: string): AllureResult {
+  for (const parameter of resultParameters(facts)) {
+    if (!result.parameters.some((p) => p.name === parameter.name))
+      result.parameters.push({ ...parameter, excluded: true });
+  }
+  setLabel(result, 'controlStatus', row.status);
+  const category = failureCategory(row);
+  if (category) setLabel(result, 'failureCategory', category);
+  if (row.status === 'WARN') {
+    // vitest passed the test (a WARN does not fail the run); the report shows the failure it is.
+    result.status = 'failed';
+    result.statusDetails = {
+      ...result.statusDetails,
+      message: `WARN (severity ${row.severity} is below fail-on ${failOn}; the run does not fail on it): ${row.reason ?? ''}\n\nRemediation: ${row.remediation ?? ''}`,
+    };
+    if (!result.labels.some((label) => label.name === 'tag' && label.value === 'WARN'))
+      result.labels.push({ name: 'tag', value: 'WARN' });
+  } else if (row.status === 'SKIP') {
+    result.status = 'skipped';
+    if (!result.statusDetails?.message) {
+      result.statusDetails = {
+        ...result.statusDetails,
+        message: `${row.reason ?? 'skipped'}\n\nRemediation: ${row.remediation ?? ''}`,
+      };
+    }
+  } else if (
+    row.status === 'FAIL' &&
+    result.status === 'broken' &&
+    !PROGRAMMING_ERROR.test(result.statusDetails?.trace ?? '')
+  ) {
+    // allure-vitest calls any non-assertion error "broken" (a test defect); a control whose fixture found the system
+    // wrong (no SPIRE server, no socket) is a failed control. Only a bug in the suite itself stays broken.
+    result.status = 'failed';
+  } else if (row.status === 'FAIL' && result.status === 'passed') {
+    // Failed after the control recorded a pass (see buildMatrix): the test result is the truth.
+    result.status = 'failed';
+    result.statusDetails = { ...result.statusDetails, message: row.reason ?? 'failed' };
+  }
+  return result;
+}
+
+/** A result for a catalogue control no test reported (not run, or dropped by the reporter). */
+export function syntheticResult(control: Control, row: MatrixRow, epic: string, at: number): AllureResult {
+  return {
+    uuid: randomUUID(),
+    name: `${control.id} ${control.title}`,
+    fullName: `catalogue#${control.id}`,
+    historyId: `${control.id}:${EMPTY_PARAMETERS_MD5}`,
+    testCaseId: control.id,
+    status: 'skipped',
+    statusDetails: { message: row.reason ?? 'not run' },
+    stage: 'finished',
+    description: `${row.reason ?? 'not run'}: no phase of this run executed ${control.id}.`,
+    labels: [
+      { name: 'epic', value: epic },
+      { name: 'feature', value: row.phaseName },
+      { name: 'story', value: `${control.id} ${control.title}` },
+      { name: 'severity', value: control.severity },
+      { name: 'control', value: control.id },
+      { name: 'framework', value: 'vitest' },
+    ],
+    parameters: [],
+    links: [],
+    steps: [],
+    attachments: [],
+    start: at,
+    stop: at,
+  };
+}
+
+const PEM_PRIVATE_KEY = /-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----[\s\S]*?(?:-----END \1PRIVATE KEY-----|$)/g;
+const MARKER = /PRIVATE KEY/g;
+
+/**
+ * Removes private key material from every file under `dir` (defence in depth: evidence() already refuses it).
+ * Text files get the PEM block replaced; a binary file that contains the marker is emptied. Returns the files changed.
+ */
+export function redactPrivateKeys(dir: string): string[] {
+  const changed: string[] = [];
+  if (!existsSync(dir)) return changed;
+  const walk = (current: string) => {
+    for (const name of readdirSync(current)) {
+      const path = join(current, name);
+      const stat = statSync(path);
+      if (stat.isDirectory()) walk(path);
+      else if (stat.isFile()) {
+        const buffer = readFileSync(path);
+        if (!buffer.includes('PRIVATE KEY')) continue;
+        const text = buffer.toString('utf8');
+        const binary = text.includes('\uFFFD');
+        writeFileSync(
+          path,
+          binary
+            ? '[removed: this file contained private key material]\n'
+            : text.replace(PEM_PRIVATE_KEY, '[private key removed]').replace(MARKER, 'PRIVATE-KEY-REMOVED'),
+        );
+        changed.push(path);
+      }
+    }
+  };
+  walk(dir);
+  return changed;
+}
+
+/** Lists files under `dir` that still contain "PRIVATE KEY" (what the tests assert is empty). */
+export function filesWithPrivateKeys(dir: string): string[] {
+  const found: string[] = [];
+  if (!existsSync(dir)) return found;
+  const walk = (current: string) => {
+    for (const name of readdirSync(current)) {
+      const path = join(current, name);
+      const stat = statSync(path);
+      if (stat.isDirectory()) walk(path);
+      else if (stat.isFile() && readFileSync(path).includes('PRIVATE KEY')) found.push(path);
+    }
+  };
+  walk(dir);
+  return found;
+}
+
+export interface CompleteResultsInput {
+  resultsDir: string;
+  matrix: ComplianceMatrix;
+  controls: readonly Control[];
+  facts: RunFacts;
+  executor: Executor;
+  now?: number;
+}
+
+export interface CompleteResultsOutcome {
+  updated: number;
+  synthetic: number;
+  redacted: string[];
+}
+
+export function completeAllureResults(input: CompleteResultsInput): CompleteResultsOutcome {
+  const { resultsDir, matrix, facts } = input;
+  mkdirSync(resultsDir, { recursive: true });
+  const rows = new Map(matrix.rows.map((row) => [row.id, row]));
+  const reported = new Set<string>();
+  let updated = 0;
+  for (const name of readdirSync(resultsDir).filter((file) => file.endsWith('-result.json'))) {
+    const path = join(resultsDir, name);
+    let result: AllureResult;
+    try {
+      result = JSON.parse(readFileSync(path, 'utf8')) as AllureResult;
+    } catch {
+      continue;
+    }
+    result.labels ??= [];
+    result.parameters ??= [];
+    const id = controlIdOf(result);
+    const row = id ? rows.get(id) : undefined;
+    if (!id || !row) continue;
+    reported.add(id);
+    writeFileSync(path, JSON.stringify(completeResult(result, row, facts, matrix.failOnSeverity)));
+    updated += 1;
+  }
+  let synthetic = 0;
+  const at = input.now ?? Date.now();
+  for (const control of input.controls) {
+    const row = rows.get(control.id);
+    if (!row || reported.has(control.id)) continue;
+    const result = completeResult(syntheticResult(control, row, matrix.epic, at), row, facts, matrix.failOnSeverity);
+    writeFileSync(join(resultsDir, `${result.uuid}-result.json`), JSON.stringify(result));
+    synthetic += 1;
+  }
+  writeFileSync(join(resultsDir, 'environment.properties'), environmentProperties(facts));
+  writeFileSync(join(resultsDir, 'executor.json'), `${JSON.stringify(input.executor, null, 2)}\n`);
+  writeFileSync(join(resultsDir, 'categories.json'), `${JSON.stringify(allure2Categories(input.controls), null, 2)}\n`);
+  return { updated, synthetic, redacted: redactPrivateKeys(resultsDir) };
+}
+
+/**
+ * What the Allure results say about each control's test (`npm run report` has no vitest run to ask): status and
+ * message per control id, for controls whose test failed before control() could record an outcome.
+ */
+export function observedFromAllureResults(resultsDir: string): ObservedTest[] {
+  if (!existsSync(resultsDir)) return [];
+  const observed: ObservedTest[] = [];
+  for (const name of readdirSync(resultsDir).filter((file) => file.endsWith('-result.json'))) {
+    let result: AllureResult;
+    try {
+      result = JSON.parse(readFileSync(join(resultsDir, name), 'utf8')) as AllureResult;
+    } catch {
+      continue;
+    }
+    const id = controlIdOf({ ...result, labels: result.labels ?? [] });
+    if (!id) continue;
+    const state =
+      result.status === 'passed'
+        ? 'passed'
+        : result.status === 'failed' || result.status === 'broken'
+          ? 'failed'
+          : result.status === 'skipped'
+            ? 'skipped'
+            : 'pending';
+    const message = result.statusDetails?.message;
+    const durationMs = result.start !== undefined && result.stop !== undefined ? result.stop - result.start : undefined;
+    observed.push({
+      id,
+      state,
+      ...(message !== undefined ? { message } : {}),
+      ...(durationMs !== undefined ? { durationMs } : {}),
+    });
+  }
+  return observed;
+}

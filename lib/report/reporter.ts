@@ -1,0 +1,108 @@
+// The vitest reporter that writes the reports after every validation run. It runs in vitest's main process, so it
+// still reports when the worker crashed: what the worker recorded (outcomes.json) is merged with what vitest saw
+// (timeouts, crashes), and every control the run never reached is in the matrix as "not run". It must come after
+// allure-vitest in `reporters` (allure-vitest writes its results synchronously in its own onTestRunEnd).
+// Its console summary is the last thing the run prints; a FAIL sets the exit status; the HTML report's failure
+// is reported and never changes the exit status.
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Reporter, SerializedError, TestModule, TestRunEndReason } from 'vitest/node';
+import { ConfigError, loadConfig } from '../config.ts';
+import { controlIdOf, type ObservedTest, plain } from './matrix.ts';
+import { writeReports } from './write.ts';
+
+const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** How long to wait for the worker's teardown (the ledger emptying) so the summary is printed after it. */
+const LEDGER_WAIT_MS = 30_000;
+
+export function observedTests(testModules: ReadonlyArray<TestModule>): { tests: ObservedTest[]; unmapped: string[] } {
+  const tests: ObservedTest[] = [];
+  const unmapped: string[] = [];
+  for (const module of testModules) {
+    for (const test of module.children.allTests()) {
+      const id = controlIdOf(test.name);
+      if (!id) {
+        unmapped.push(test.name);
+        continue;
+      }
+      const result = test.result();
+      const durationMs = test.diagnostic()?.duration;
+      const message =
+        result.state === 'failed'
+          ? plain(result.errors?.[0]?.message ?? 'failed')
+          : result.state === 'skipped'
+            ? result.note
+            : undefined;
+      tests.push({
+        id,
+        state: result.state,
+        ...(message !== undefined ? { message } : {}),
+        ...(durationMs !== undefined ? { durationMs } : {}),
+      });
+    }
+  }
+  return { tests, unmapped };
+}
+
+function ledgerEntries(file: string): number {
+  try {
+    return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as unknown[]).length : 0;
+  } catch {
+    return 0;
+  }
+}
+
+export default class ComplianceReporter implements Reporter {
+  private startedAt = Date.now();
+
+  onInit(): void {
+    this.startedAt = Date.now();
+  }
+
+  async onTestRunEnd(
+    testModules: ReadonlyArray<TestModule>,
+    unhandledErrors: ReadonlyArray<SerializedError>,
+    reason: TestRunEndReason,
+  ): Promise<void> {
+    let config: ReturnType<typeof loadConfig>;
+    try {
+      config = loadConfig();
+    } catch (error) {
+      // The global setup already printed the invalid configuration; no phase ran, nothing to report.
+      if (error instanceof ConfigError) return;
+      throw error;
+    }
+    const { tests, unmapped } = observedTests(testModules);
+    const notRunReason =
+      reason === 'interrupted'
+        ? 'not run (the run was interrupted)'
+        : unhandledErrors.length > 0
+          ? `not run (the run stopped: ${plain(unhandledErrors[0]?.message ?? 'unhandled error').split('\n')[0]})`
+          : 'not run';
+    let summary: string;
+    try {
+      const result = await writeReports({
+        config,
+        repoRoot: REPO_ROOT,
+        runStartedAt: this.startedAt,
+        tests,
+        unmapped,
+        notRunReason,
+      });
+      summary = result.console;
+      if (result.document.result === 'failed') process.exitCode = 1;
+    } catch (error) {
+      process.exitCode = 1;
+      process.stderr.write(`\n[report] the control matrix could not be written: ${(error as Error).stack}\n`);
+      return;
+    }
+    // The worker stops what the run started concurrently with this; print the summary after it, so it ends the output.
+    if (!config.keep) {
+      const ledger = `${config.reportsDir}/run/started.json`;
+      const deadline = Date.now() + LEDGER_WAIT_MS;
+      while (ledgerEntries(ledger) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    }
+    process.stdout.write(`\n${summary}`);
+  }
+}

@@ -1,0 +1,35 @@
+// `npm run report`: writes the reports again from what the last validation run left in the reports directory
+// (outcomes, evidence, Allure results) — compliance.json/.md, junit.xml, the completed Allure results and the HTML
+// report — and prints the control matrix summary. The validation does all of this itself after every run; this is
+// for regenerating after a crash of the reporter, or after changing allurerc.mjs. It does not add the run to the
+// report history again. Exit 1 when a control failed (as the run did), 2 on an invalid configuration.
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, loadConfig } from '../lib/config.ts';
+import { observedFromAllureResults } from '../lib/report/allure-results.ts';
+import { writeReports } from '../lib/report/write.ts';
+
+async function main(): Promise<number> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      return 2;
+    }
+    throw error;
+  }
+  const tests = observedFromAllureResults(join(config.reportsDir, 'allure-results'));
+  const result = await writeReports({
+    config,
+    repoRoot: fileURLToPath(new URL('..', import.meta.url)),
+    runStartedAt: 0,
+    tests,
+    appendHistory: false,
+  });
+  process.stdout.write(result.console);
+  return result.document.result === 'failed' ? 1 : 0;
+}
+
+process.exitCode = await main();
