@@ -2,13 +2,24 @@
 // module state (the fixtures started by one phase are used by the next). The suite's own tests have their own
 // config in test/ and never run in the same invocation: both touch the host.
 
+import { join, resolve } from 'node:path';
 import { defineConfig } from 'vitest/config';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
+import { loadConfig } from './lib/config.ts';
 
 /** Runs suites/NN-*.test.ts strictly by file name; the default sequencer reorders by past failures and duration. */
 class ByFileName extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
     return [...files].sort((a, b) => a.moduleId.localeCompare(b.moduleId));
+  }
+}
+
+/** The configured reports directory; an invalid configuration is reported by the global setup, not here. */
+function reportsDir(): string {
+  try {
+    return loadConfig().reportsDir;
+  } catch {
+    return resolve(process.env.SPIRE_VALIDATION_REPORTS_DIR ?? 'reports');
   }
 }
 
@@ -24,6 +35,11 @@ export default defineConfig({
     testTimeout: 20 * 60_000,
     hookTimeout: 20 * 60_000,
     globalSetup: ['fixtures/global-setup.ts'],
-    reporters: ['default', ['allure-vitest/reporter', { resultsDir: 'reports/allure-results' }]],
+    // The compliance reporter (matrix, JUnit, Allure completion, HTML) must come after allure-vitest.
+    reporters: [
+      'default',
+      ['allure-vitest/reporter', { resultsDir: join(reportsDir(), 'allure-results') }],
+      './lib/report/reporter.ts',
+    ],
   },
 });
