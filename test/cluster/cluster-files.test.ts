@@ -1,6 +1,6 @@
 // The local cluster's generated files (PKI, kubeconfig, containerd/kubelet/kube-proxy configs, CNI conflist) and the
 // host-trace parsers its cleanup relies on.
-import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,7 +26,9 @@ import {
   parseIptablesSave,
   parseMountinfo,
   parseNftTables,
+  parseShimCommand,
   primaryIpv4,
+  shimSocketPath,
   splitRule,
 } from '../../fixtures/cluster/hostnet.ts';
 import { writeKubeconfig } from '../../fixtures/cluster/kubeconfig.ts';
@@ -325,5 +327,15 @@ COMMIT
     expect(nftTableIsEmpty('{"nftables":[{"table":{}},{"chain":{}},{"rule":{}}]}')).toBe(false);
     expect(parseCapEff('CapEff:\t000001fffeffffff\n', 24)).toBe(false);
     expect(parseCapEff('CapEff:\t000001ffffffffff\n', 24)).toBe(true);
+  });
+
+  test('a containerd shim is recognised, and its socket is where containerd 1.6 puts it', () => {
+    const command =
+      '/usr/bin/containerd-shim-runc-v2 -namespace k8s.io -id 8356265bf317 -address /run/x/cluster/containerd.sock';
+    const shim = parseShimCommand(command);
+    expect(shim).toEqual({ namespace: 'k8s.io', id: '8356265bf317', address: '/run/x/cluster/containerd.sock' });
+    const digest = createHash('sha256').update('/run/x/cluster/containerd.sock/k8s.io/8356265bf317').digest('hex');
+    expect(shimSocketPath(shim as NonNullable<typeof shim>)).toBe(`/run/containerd/s/${digest}`);
+    expect(parseShimCommand('/pause')).toBeUndefined();
   });
 });
