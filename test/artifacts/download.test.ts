@@ -2,7 +2,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
-import { afterEach, describe, expect, test } from 'vitest';
+import { afterAll, afterEach, describe, expect, test } from 'vitest';
 import {
   ChecksumMismatch,
   downloadVerified,
@@ -19,6 +19,7 @@ import {
   type FileServer,
   fakeBinary,
   fakeSpireTarball,
+  removeTempDirs,
   serveFiles,
   sha256,
   tempConfig,
@@ -32,6 +33,7 @@ const log = () => {};
 afterEach(async () => {
   await Promise.all(servers.splice(0).map((server) => server.close()));
 });
+afterAll(removeTempDirs);
 
 async function release(checksum: (tarball: Buffer) => string): Promise<FileServer> {
   const tarball = await fakeSpireTarball(versions.spire.version);

@@ -1,7 +1,7 @@
 // Helpers for the artifact layer's own tests: a throw-away configuration, fake binaries that print a version, a
 // release tarball like SPIRE's, and a loopback HTTP server that serves files (never anything but 127.0.0.1).
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -9,8 +9,17 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { DEFAULT_CONFIG, type SuiteConfig } from '../../lib/config.ts';
 
+const created: string[] = [];
+
 export function tempDir(prefix = 'artifacts-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  created.push(dir);
+  return dir;
+}
+
+/** Removes every directory tempDir() made (call from afterAll). */
+export function removeTempDirs(): void {
+  for (const dir of created.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
 
 /** A configuration whose cache, reports and SPIRE bin dir live in a fresh temporary directory. */

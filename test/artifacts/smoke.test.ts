@@ -20,7 +20,7 @@ import {
 import { ensureDockerEngine } from '../../fixtures/docker-engine.ts';
 import { Ledger, stopProcess } from '../../fixtures/ledger.ts';
 import { loadConfig, type SuiteConfig } from '../../lib/config.ts';
-import { closedPort, tempDir } from './helpers.ts';
+import { closedPort, removeTempDirs, tempDir } from './helpers.ts';
 
 const lines: string[] = [];
 const log = (line: string) => lines.push(line);
@@ -35,6 +35,7 @@ beforeAll(() => {
 afterAll(async () => {
   // Only what this file started (e.g. dockerd when none ran), by PID.
   await ledger.stopAll();
+  removeTempDirs();
 });
 
 async function versionOutput(binary: string, args: string[]): Promise<string> {

@@ -1,7 +1,7 @@
 // Source order and error reporting of the artifact layer, with real (tiny) binaries in temporary directories.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, test } from 'vitest';
+import { afterAll, describe, expect, test } from 'vitest';
 import {
   ArtifactError,
   artifactsReportFile,
@@ -19,11 +19,12 @@ import {
   versionLdflags,
 } from '../../fixtures/artifacts/kubernetes.ts';
 import { resolveComponent, SourceUnavailable } from '../../fixtures/artifacts/resolve.ts';
-import { closedPort, fakeBinary, tempConfig, tempDir } from './helpers.ts';
+import { closedPort, fakeBinary, removeTempDirs, tempConfig, tempDir } from './helpers.ts';
 
 const V = versions.spire.version;
 const lines: string[] = [];
 const log = (line: string) => lines.push(line);
+afterAll(removeTempDirs);
 
 function cacheBin(cacheDir: string): string {
   return join(cacheDir, 'spire', versions.spire.tag, 'bin');
