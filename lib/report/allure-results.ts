@@ -42,9 +42,11 @@ function controlIdOf(result: AllureResult): string | undefined {
   return result.labels.find((label) => label.name === 'control')?.value ?? result.testCaseId;
 }
 
+/** Sets a single-valued label in place (so completing a result twice gives the same result). */
 function setLabel(result: AllureResult, name: string, value: string): void {
-  result.labels = result.labels.filter((label) => label.name !== name);
-  result.labels.push({ name, value });
+  const existing = result.labels.find((label) => label.name === name);
+  if (existing) existing.value = value;
+  else result.labels.push({ name, value });
 }
 
 /** Errors that mean the suite's own code is wrong, not the system under test. */

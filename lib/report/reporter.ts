@@ -5,6 +5,7 @@
 // Its console summary is the last thing the run prints; a FAIL sets the exit status; the HTML report's failure
 // is reported and never changes the exit status.
 import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Reporter, SerializedError, TestModule, TestRunEndReason } from 'vitest/node';
 import { ConfigError, loadConfig } from '../config.ts';
@@ -45,6 +46,16 @@ export function observedTests(testModules: ReadonlyArray<TestModule>): { tests: 
   return { tests, unmapped };
 }
 
+/** The control a worker of this run was in when it stopped (a marker left by an earlier run does not count). */
+function readCurrentControl(file: string, since: number): string | undefined {
+  try {
+    const marker = JSON.parse(readFileSync(file, 'utf8')) as { id?: string; startedAt?: string };
+    return Date.parse(marker.startedAt ?? '') >= since - 1000 ? marker.id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function ledgerEntries(file: string): number {
   try {
     return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as unknown[]).length : 0;
@@ -53,8 +64,19 @@ function ledgerEntries(file: string): number {
   }
 }
 
+export interface ComplianceReporterOptions {
+  /** The allure CLI to generate the HTML with (default node_modules/allure/cli.js). */
+  allureCli?: string;
+  htmlTimeoutMs?: number;
+}
+
 export default class ComplianceReporter implements Reporter {
   private startedAt = Date.now();
+  private readonly options: ComplianceReporterOptions;
+
+  constructor(options: ComplianceReporterOptions = {}) {
+    this.options = options;
+  }
 
   onInit(): void {
     this.startedAt = Date.now();
@@ -74,12 +96,25 @@ export default class ComplianceReporter implements Reporter {
       throw error;
     }
     const { tests, unmapped } = observedTests(testModules);
+    const first = unhandledErrors[0];
+    const stopped = first ? plain((first.cause ?? first).message ?? 'unhandled error').split('\n')[0] : undefined;
     const notRunReason =
       reason === 'interrupted'
         ? 'not run (the run was interrupted)'
-        : unhandledErrors.length > 0
-          ? `not run (the run stopped: ${plain(unhandledErrors[0]?.message ?? 'unhandled error').split('\n')[0]})`
+        : stopped
+          ? `not run (the run stopped: ${stopped})`
           : 'not run';
+    // The control the worker was in when it died (control() removes the marker when a control ends).
+    const current = readCurrentControl(join(config.reportsDir, 'run', 'current-control.json'), this.startedAt);
+    if (current && stopped) {
+      const others = tests.filter((test) => test.id !== current);
+      tests.length = 0;
+      tests.push(...others, {
+        id: current,
+        state: 'failed',
+        message: `the run stopped while ${current} was running: ${stopped}`,
+      });
+    }
     let summary: string;
     try {
       const result = await writeReports({
@@ -89,6 +124,8 @@ export default class ComplianceReporter implements Reporter {
         tests,
         unmapped,
         notRunReason,
+        allureCli: this.options.allureCli,
+        htmlTimeoutMs: this.options.htmlTimeoutMs,
       });
       summary = result.console;
       if (result.document.result === 'failed') process.exitCode = 1;
@@ -99,7 +136,7 @@ export default class ComplianceReporter implements Reporter {
     }
     // The worker stops what the run started concurrently with this; print the summary after it, so it ends the output.
     if (!config.keep) {
-      const ledger = `${config.reportsDir}/run/started.json`;
+      const ledger = join(config.reportsDir, 'run', 'started.json');
       const deadline = Date.now() + LEDGER_WAIT_MS;
       while (ledgerEntries(ledger) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
     }
