@@ -1,0 +1,181 @@
+// control() and the compliance reporter end to end, on the scenario suite (test/report/fixture-suite): the validation's
+// vitest configuration and reporters, fake control bodies, no SPIRE. A FAIL fails the run with the remediation and a
+// diagnostics attachment; a WARN (failed below failOnSeverity) passes it; a blocked control keeps its reason; a
+// hanging control is cut off in time to collect diagnostics; a broken allure CLI does not fail a passing run; a
+// crashed worker still leaves the full matrix.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { CONTROLS } from '../../lib/controls.ts';
+import { filesWithPrivateKeys } from '../../lib/report/allure-results.ts';
+import {
+  allureResults,
+  attachmentNames,
+  attachmentSource,
+  type ChildRun,
+  descendants,
+  parseXml,
+  readCompliance,
+  runVitest,
+  scratchReports,
+} from './helpers.ts';
+
+const CONFIG = 'test/report/fixture-suite/vitest.config.ts';
+
+function scenario(name: string, reportsDir: string, env: Record<string, string> = {}): Promise<ChildRun> {
+  return runVitest({
+    config: CONFIG,
+    env: { FIXTURE_SCENARIO: name, SPIRE_VALIDATION_REPORTS_DIR: reportsDir, ...env },
+    timeoutMs: 120_000,
+  });
+}
+
+describe('a run with FAIL, WARN, blocked and hanging controls', () => {
+  const reports = scratchReports('fixture-mixed');
+  let run: ChildRun;
+  beforeAll(async () => {
+    run = await scenario('mixed', reports);
+  }, 150_000);
+
+  test('exits non-zero because controls of severity >= critical failed', () => {
+    expect(run.code, run.output).toBe(1);
+  });
+
+  test('the console ends with the matrix summary and the plain counts line', () => {
+    const lines = run.output.trimEnd().split('\n');
+    expect(lines.at(-1)).toBe(`3 passed, 4 failed, ${CONTROLS.length - 7} skipped`);
+    expect(run.output).toContain('== Remediations ==');
+    expect(run.output).toMatch(/3 checks PASS\n3 checks FAIL\n1 checks WARN\n\d+ checks SKIP/);
+    expect(run.output.lastIndexOf('== Summary total ==')).toBeGreaterThan(run.output.lastIndexOf('Test Files'));
+  });
+
+  test('every catalogue control is in compliance.json exactly once with the expected status', () => {
+    const doc = readCompliance(reports);
+    expect(doc.rows.map((row) => row.id)).toEqual(CONTROLS.map((control) => control.id));
+    const status = Object.fromEntries(doc.rows.map((row) => [row.id, row.status]));
+    expect(status).toMatchObject({
+      'PROV-01': 'PASS',
+      'PROV-02': 'FAIL',
+      'PROV-03': 'PASS',
+      'PROV-04': 'SKIP',
+      'HOST-01': 'PASS',
+      'HOST-04': 'WARN',
+      'HOST-06': 'FAIL',
+      'HOST-07': 'FAIL',
+      'SPIRE-01': 'SKIP',
+    });
+    const rows = new Map(doc.rows.map((row) => [row.id, row]));
+    expect(rows.get('PROV-04')?.reason).toMatch(
+      /^blocked by PROV-02 \(Docker engine is running\) — failed: connect ECONNREFUSED/,
+    );
+    expect(rows.get('SPIRE-01')?.reason).toBe('not run');
+    expect(rows.get('HOST-06')?.reason).toMatch(/did not finish within \d+ s/);
+    expect(rows.get('PROV-02')?.remediation).toBe(CONTROLS.find((c) => c.id === 'PROV-02')?.remediation);
+    expect(rows.get('PROV-02')?.diagnostics).toBe('evidence/PROV-02/diagnostics.txt');
+    expect(doc.unmapped).toEqual(['a helper test outside the catalogue']);
+    expect(doc.result).toBe('failed');
+    expect(doc.environment.node).toBe(process.version);
+  });
+
+  test('failing controls carry the remediation and a diagnostics attachment in Allure', () => {
+    const results = allureResults(reports);
+    for (const id of ['PROV-02', 'HOST-06', 'HOST-07']) {
+      const result = results.get(id);
+      expect(result?.status, id).toBe('failed');
+      expect(result?.statusDetails?.message, id).toContain(
+        `Remediation: ${CONTROLS.find((c) => c.id === id)?.remediation}`,
+      );
+      expect(attachmentNames(result as NonNullable<typeof result>), id).toContain('diagnostics.txt');
+    }
+    const prov02 = results.get('PROV-02') as NonNullable<ReturnType<typeof results.get>>;
+    const source = attachmentSource(prov02, 'diagnostics.txt') as string;
+    const diagnostics = readFileSync(join(reports, 'allure-results', source), 'utf8');
+    expect(diagnostics).toContain('== Diagnostics for PROV-02');
+    expect(diagnostics).toContain('SPIRE server and agent processes');
+    expect(prov02.labels).toContainEqual({ name: 'failureCategory', value: 'infrastructure' });
+    expect(readFileSync(join(reports, 'evidence', 'PROV-02', 'diagnostics.txt'), 'utf8')).toBe(diagnostics);
+  });
+
+  test('the WARN control passed in vitest, is a failure marked WARN in Allure, and did not fail the run alone', () => {
+    expect(run.output).toMatch(/✓ HOST-04 Swap state known/);
+    const warn = allureResults(reports).get('HOST-04');
+    expect(warn?.status).toBe('failed');
+    expect(warn?.statusDetails?.message).toMatch(/^WARN \(severity minor is below fail-on critical/);
+    expect(attachmentNames(warn as NonNullable<typeof warn>)).toContain('diagnostics.txt');
+  });
+
+  test('a skipped control keeps its reason; labels, steps and parameters are there', () => {
+    const results = allureResults(reports);
+    const blocked = results.get('PROV-04');
+    expect(blocked?.status).toBe('skipped');
+    expect(blocked?.statusDetails?.message).toMatch(/^blocked by PROV-02/);
+    expect(blocked?.description).toMatch(/^Skipped: blocked by PROV-02/);
+    const passed = results.get('PROV-01');
+    expect(passed?.labels).toEqual(
+      expect.arrayContaining([
+        { name: 'epic', value: 'Phase 3: Kubernetes SPIRE Integration' },
+        { name: 'feature', value: '00 Provisioning' },
+        { name: 'story', value: `PROV-01 ${CONTROLS[0]?.title}` },
+        { name: 'severity', value: 'blocker' },
+      ]),
+    );
+    expect(passed?.steps.map((step) => step.name)).toContain('checking the fixture runtime');
+    expect(passed?.parameters.map((p) => p.name)).toEqual(
+      expect.arrayContaining(['provider', 'runtime', 'attestation', 'SPIRE', 'Kubernetes', 'Node.js']),
+    );
+    expect(results.size).toBe(CONTROLS.length);
+  });
+
+  test('junit.xml has one testcase per control, failures carrying the remediation', () => {
+    const junit = parseXml(readFileSync(join(reports, 'junit.xml'), 'utf8'));
+    const testcases = descendants(junit, 'testcase');
+    expect(testcases).toHaveLength(CONTROLS.length);
+    expect(junit.attributes).toMatchObject({ failures: '3', tests: String(CONTROLS.length) });
+    const failed = testcases.filter((tc) => tc.children.some((c) => c.name === 'failure'));
+    expect(failed.map((tc) => tc.attributes.name?.split(' ')[0])).toEqual(['PROV-02', 'HOST-06', 'HOST-07']);
+  });
+
+  test('no private key anywhere in the reports; the refused one is recorded as refused', () => {
+    expect(filesWithPrivateKeys(reports)).toEqual([]);
+    expect(readFileSync(join(reports, 'evidence', 'PROV-03', 'refusal.txt'), 'utf8')).toContain(
+      'contains private key material; it was not kept',
+    );
+  });
+
+  test('compliance.md and the HTML report are written', () => {
+    expect(readFileSync(join(reports, 'compliance.md'), 'utf8')).toContain(
+      '| PROV-02 | Docker engine is running | blocker | ❌ FAIL |',
+    );
+    expect(existsSync(join(reports, 'html', 'index.html'))).toBe(true);
+    expect(existsSync(join(reports, 'history.jsonl'))).toBe(true);
+  });
+});
+
+test('a WARN alone passes the run, and a broken allure CLI is reported without failing it', async () => {
+  const reports = scratchReports('fixture-warn');
+  const run = await scenario('warn-only', reports, { FIXTURE_ALLURE_CLI: join(reports, 'no-such-allure-cli.js') });
+  expect(run.code, run.output).toBe(0);
+  expect(run.output).toContain('[report] HTML report NOT generated: the allure CLI is not installed');
+  expect(run.output).toContain('PASSED with 1 warning(s) below critical');
+  expect(run.output.trimEnd().split('\n').at(-1)).toBe(`2 passed, 1 failed, ${CONTROLS.length - 3} skipped`);
+  const doc = readCompliance(reports);
+  expect(doc.result).toBe('passed');
+  expect(doc.html).toMatchObject({ ok: false });
+  expect(doc.rows.find((row) => row.id === 'HOST-04')?.status).toBe('WARN');
+  expect(existsSync(join(reports, 'html'))).toBe(false);
+  expect(existsSync(join(reports, 'junit.xml'))).toBe(true);
+}, 150_000);
+
+test('a worker that dies mid-control still leaves the full matrix, the dead control as FAIL', async () => {
+  const reports = scratchReports('fixture-crash');
+  const run = await scenario('crash', reports);
+  expect(run.code, run.output).not.toBe(0);
+  const doc = readCompliance(reports);
+  expect(doc.rows).toHaveLength(CONTROLS.length);
+  const rows = new Map(doc.rows.map((row) => [row.id, row]));
+  expect(rows.get('PROV-01')?.status).toBe('PASS');
+  expect(rows.get('HOST-01')).toMatchObject({ status: 'FAIL' });
+  expect(rows.get('HOST-01')?.reason).toMatch(/^the run stopped while HOST-01 was running: .*SIGKILL/);
+  expect(rows.get('HOST-02')?.reason).toMatch(/^not run \(the run stopped: /);
+  expect(run.output.trimEnd().split('\n').at(-1)).toMatch(/^1 passed, 1 failed, \d+ skipped$/);
+}, 150_000);

@@ -1,0 +1,67 @@
+// Scenarios for the report tests, chosen by FIXTURE_SCENARIO. Real catalogue ids, fake bodies: nothing here touches
+// SPIRE, Docker or a cluster.
+//   mixed      PASS, FAIL (thrown error and failed expect), WARN, a blocked SKIP, a hanging control that the
+//              deadline turns into a FAIL with diagnostics, a refused private key, a test outside the catalogue
+//   warn-only  PASS and one WARN: the run passes
+//   crash      the worker dies in the middle of a control
+import { expect } from 'vitest';
+import { control, phaseTest } from '../../../fixtures/control.ts';
+
+const scenario = process.env.FIXTURE_SCENARIO ?? 'mixed';
+
+control('PROV-01', async ({ evidence, log }) => {
+  log('checking the fixture runtime');
+  await evidence('runtime.txt', `node ${process.version}`);
+});
+
+if (scenario === 'mixed') {
+  control('PROV-02', async ({ evidence }) => {
+    await evidence('engine.txt', 'docker info: Cannot connect to the Docker daemon');
+    throw new Error('connect ECONNREFUSED /var/run/docker.sock');
+  });
+
+  control('PROV-03', async ({ evidence }) => {
+    const key = ['-----BEGIN', 'PRIVATE KEY-----\nMIIEvQIBADANBg\n-----END', 'PRIVATE KEY-----'].join(' ');
+    const refused = await evidence('svid.0.key', key).then(
+      () => 'kept',
+      (error: Error) => error.message,
+    );
+    await evidence('refusal.txt', refused);
+    expect(refused).toContain('contains private key material');
+  });
+
+  // Blocked by PROV-02.
+  control('PROV-04', async () => {
+    throw new Error('must not run: PROV-02 failed');
+  });
+
+  control('HOST-01', async () => {});
+
+  // minor < critical: WARN, the test passes.
+  control('HOST-04', async () => {
+    throw new Error('swap is on and failSwapOn is not set');
+  });
+
+  // Never finishes: the deadline (timeout minus the diagnostics reserve) turns it into a FAIL with diagnostics.
+  control('HOST-06', () => new Promise<void>(() => {}), 20_000);
+
+  control('HOST-07', async () => {
+    expect(8080, 'port 8080 is free').toBe(0);
+  });
+
+  phaseTest('a helper test outside the catalogue', () => {});
+}
+
+if (scenario === 'warn-only') {
+  control('HOST-01', async () => {});
+  control('HOST-04', async () => {
+    throw new Error('swap is on');
+  });
+}
+
+if (scenario === 'crash') {
+  control('HOST-01', async () => {
+    // vitest intercepts process.exit; a signal really kills the worker.
+    process.kill(process.pid, 'SIGKILL');
+  });
+}
