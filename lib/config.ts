@@ -44,6 +44,10 @@ export interface SuiteConfig {
     kubeconfig: string | undefined;
   };
   attestation: AttestationMode;
+  rotation: {
+    /** X.509-SVID TTL of the Kubernetes workload's entry: SPIRE renews at about half of it, so the run sees a rotation. */
+    x509SvidTtlSeconds: number;
+  };
   /** Downloads and builds, keyed by version; outside the repo so reruns are fast. */
   cacheDir: string;
   reportsDir: string;
@@ -82,6 +86,7 @@ export const DEFAULT_CONFIG: SuiteConfig = {
   },
   cluster: { provider: 'auto', kubeconfig: undefined },
   attestation: 'auto',
+  rotation: { x509SvidTtlSeconds: 120 },
   cacheDir: '/var/cache/spire-k8s-validation',
   reportsDir: 'reports',
   keep: false,
@@ -114,6 +119,7 @@ export const ENV_OVERRIDES: Record<string, string> = {
   SPIRE_VALIDATION_PROVIDER: 'cluster.provider',
   SPIRE_VALIDATION_KUBECONFIG: 'cluster.kubeconfig',
   SPIRE_VALIDATION_ATTESTATION: 'attestation',
+  SPIRE_VALIDATION_SVID_TTL: 'rotation.x509SvidTtlSeconds',
   SPIRE_VALIDATION_CACHE: 'cacheDir',
   SPIRE_VALIDATION_REPORTS_DIR: 'reportsDir',
   SPIRE_VALIDATION_FAIL_ON: 'failOnSeverity',
@@ -244,6 +250,8 @@ function validate(config: SuiteConfig): string[] {
     const value = (config.timeouts as unknown as Json)[key];
     check(`timeouts.${key}`, typeof value === 'number' && value > 0 && value <= 3600, 'must be 1-3600 seconds');
   }
+  const ttl = config.rotation.x509SvidTtlSeconds;
+  check('rotation.x509SvidTtlSeconds', Number.isInteger(ttl) && ttl >= 30 && ttl <= 86400, 'must be 30-86400 seconds');
   for (const [name, path] of Object.entries(config.artifacts)) {
     check(`artifacts.${name}`, typeof path === 'string' && isAbsolute(path), 'must be an absolute path');
   }

@@ -4,6 +4,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { execa } from 'execa';
 import { expect } from 'vitest';
+import { attestationMode } from '../fixtures/cluster-context.ts';
 import { control } from '../fixtures/control.ts';
 import type { RunContext } from '../fixtures/run-context.ts';
 import {
@@ -15,6 +16,8 @@ import {
   type SpireBinaries,
   serverHealthy,
 } from '../fixtures/spire.ts';
+
+const KUBELET_READ_ONLY_PORT = 10255;
 
 function binaries(run: RunContext): SpireBinaries {
   const found = run.shared.spireBinaries;
@@ -49,7 +52,13 @@ control('SPIRE-02', async ({ run, evidence }) => {
 
 control('SPIRE-03', async ({ run, evidence, log }) => {
   const spire = binaries(run);
-  const agent = await ensureSpireAgent({ config: run.config, binaries: spire, ledger: run.ledger, log });
+  // On a containerd node the workloads are attested through the kubelet (the local provider opens its read-only port).
+  const cluster = run.shared.cluster;
+  const kubelet =
+    cluster && attestationMode(run) === 'k8s'
+      ? { nodeName: cluster.nodeName(), readOnlyPort: KUBELET_READ_ONLY_PORT }
+      : undefined;
+  const agent = await ensureSpireAgent({ config: run.config, binaries: spire, ledger: run.ledger, log, kubelet });
   run.shared.spireAgent = agent.component;
   run.shared.agentId = agent.agentId;
   const lines = await processLines('spire-agent');

@@ -1,0 +1,69 @@
+// Phase 12: the cluster itself, the seed's complete_k8s_setup.sh steps on the selected provider (minikube where it can
+// run, else a real local cluster from the provisioned binaries, or an existing kubeconfig).
+import { statSync } from 'node:fs';
+import { VersionApi } from '@kubernetes/client-node';
+import { execa } from 'execa';
+import { expect } from 'vitest';
+import { provisionCniPlugins, provisionKubernetes } from '../fixtures/artifacts/index.ts';
+import { clusterProvider, kube, notOwnedReason, ownPids } from '../fixtures/cluster-context.ts';
+import { control } from '../fixtures/control.ts';
+
+/** Other clusters' processes in the way: kube components running that this run (or a KEEP=1 run) did not start. */
+async function foreignKubeProcesses(ownPids: Set<number>): Promise<string[]> {
+  const found = await execa('pgrep', ['-a', '-f', '(^|/)(kubelet|kube-apiserver|etcd) '], { reject: false });
+  return found.stdout
+    .split('\n')
+    .filter(Boolean)
+    .filter((line) => !ownPids.has(Number(line.split(' ')[0])));
+}
+
+control('CLUSTER-01', async ({ run, evidence, skip }) => {
+  const cluster = await clusterProvider(run);
+  const notOwned = notOwnedReason(cluster, 'CLUSTER-01');
+  if (notOwned) skip(notOwned);
+  const foreign = await foreignKubeProcesses(ownPids(run));
+  await evidence('foreign-cluster-processes.txt', foreign.join('\n') || '(none)');
+  expect(foreign, 'another cluster is running on this host').toEqual([]);
+});
+
+control('CLUSTER-02', async ({ run, evidence, log, skip }) => {
+  const cluster = await clusterProvider(run);
+  const notOwned = notOwnedReason(cluster, 'CLUSTER-02');
+  if (notOwned) skip(notOwned);
+  const plugins = await provisionCniPlugins(run.config, log);
+  const listing = await execa('ls', ['-la', '/opt/cni/bin'], { reject: false, all: true });
+  await evidence('cni-plugins.json', JSON.stringify(plugins, null, 2), 'application/json');
+  await evidence('ls-opt-cni-bin.txt', listing.all ?? '');
+  for (const plugin of ['bridge', 'host-local', 'loopback', 'portmap']) expect(listing.stdout).toContain(plugin);
+});
+
+control(
+  'CLUSTER-03',
+  async ({ run, evidence, log }) => {
+    const cluster = await clusterProvider(run);
+    if (cluster.name === 'local') {
+      const binaries = await provisionKubernetes(run.config, log);
+      await evidence('kubernetes-artifact.json', JSON.stringify(binaries, null, 2), 'application/json');
+    }
+    await cluster.start(log);
+    const version = await kube(run).config.makeApiClient(VersionApi).getCode();
+    const status = await cluster.status();
+    await evidence('cluster-status.json', JSON.stringify({ version, status }, null, 2), 'application/json');
+    expect(status.apiserver).toBe('ready');
+  },
+  30 * 60_000,
+);
+
+control('CLUSTER-04', async ({ run, evidence }) => {
+  const cluster = await clusterProvider(run);
+  const file = cluster.kubeconfigPath();
+  const mode = statSync(file).mode & 0o777;
+  const namespaces = await kube(run).core.listNamespace();
+  await evidence(
+    'kubeconfig.txt',
+    `${file} mode ${mode.toString(8)}\nnamespaces: ${namespaces.items.map((n) => n.metadata?.name).join(', ')}`,
+  );
+  // Readable by its owner only (it holds a client key), and usable by the client library.
+  expect(mode & 0o077, `kubeconfig ${file} is readable by others (${mode.toString(8)})`).toBe(0);
+  expect(namespaces.items.map((n) => n.metadata?.name)).toContain('default');
+});

@@ -1,0 +1,80 @@
+// Phase 14: Flannel, the seed's CNI (10.244.0.0/16, VXLAN), from our manifest applied server-side; the node turns
+// Ready once the pod network is there.
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
+import { provisionFlannel } from '../fixtures/artifacts/index.ts';
+import { clusterProvider, kube } from '../fixtures/cluster-context.ts';
+import { control } from '../fixtures/control.ts';
+import { applyManifest, waitForReadyPods } from '../fixtures/kube.ts';
+import { waitFor } from '../lib/wait.ts';
+
+const FLANNEL_MANIFEST = fileURLToPath(new URL('../manifests/kube-flannel.yaml', import.meta.url));
+const FLANNEL_CONFLIST = '/etc/cni/net.d/10-flannel.conflist';
+const POD_NETWORK = '10.244.0.0/16';
+
+control(
+  'CNI-01',
+  async ({ run, evidence, log }) => {
+    const cluster = await clusterProvider(run);
+    if (cluster.name !== 'existing') {
+      // Images without a registry: built from the Go binaries and loaded into the node's runtime under the
+      // manifest's names (online hosts would pull them).
+      const flannel = await provisionFlannel(run.config, log);
+      await evidence('flannel-artifact.json', JSON.stringify(flannel, null, 2), 'application/json');
+      for (const image of [flannel.paths.image, flannel.paths.cniPluginImage]) {
+        if (image) await cluster.loadImage(image, log);
+      }
+    }
+    const applied = await applyManifest(kube(run), readFileSync(FLANNEL_MANIFEST, 'utf8'));
+    await evidence('applied.txt', applied.join('\n'));
+    expect(applied).toContain('DaemonSet kube-flannel/kube-flannel-ds');
+  },
+  30 * 60_000,
+);
+
+control('CNI-02', async ({ run, evidence, log }) => {
+  const pods = await waitForReadyPods(
+    kube(run),
+    'kube-flannel',
+    'app=flannel',
+    run.config.timeouts.podReadySeconds * 1000,
+    log,
+  );
+  await evidence('flannel-pods.txt', pods.map((pod) => `${pod.metadata?.name} ${pod.status?.phase}`).join('\n'));
+  expect(pods.every((pod) => pod.status?.phase === 'Running')).toBe(true);
+});
+
+control('CNI-03', async ({ run, evidence, log }) => {
+  const conflist = await waitFor(
+    `${FLANNEL_CONFLIST} to be written by the Flannel init container`,
+    async () =>
+      existsSync(FLANNEL_CONFLIST)
+        ? { done: true, value: readFileSync(FLANNEL_CONFLIST, 'utf8') }
+        : { done: false, status: 'not there yet' },
+    { timeoutMs: 60_000, onProgress: log },
+  );
+  const subnetEnv = existsSync('/run/flannel/subnet.env') ? readFileSync('/run/flannel/subnet.env', 'utf8') : '';
+  await evidence('10-flannel.conflist', conflist, 'application/json');
+  await evidence('subnet.env', subnetEnv || '(missing)');
+  expect((JSON.parse(conflist) as { plugins: { type: string }[] }).plugins.map((p) => p.type)).toContain('flannel');
+  expect(subnetEnv).toContain(`FLANNEL_NETWORK=${POD_NETWORK}`);
+});
+
+control('CNI-04', async ({ run, evidence, log }) => {
+  const cluster = await clusterProvider(run);
+  const node = await waitFor(
+    `node ${cluster.nodeName()} to be Ready`,
+    async () => {
+      const found = await kube(run).core.readNode({ name: cluster.nodeName() });
+      const ready = found.status?.conditions?.find((c) => c.type === 'Ready');
+      return ready?.status === 'True'
+        ? { done: true, value: found }
+        : { done: false, status: `${ready?.reason}: ${ready?.message}` };
+    },
+    { timeoutMs: run.config.timeouts.nodeReadySeconds * 1000, onProgress: log },
+  );
+  const conditions = (node.status?.conditions ?? []).map((c) => `${c.type}=${c.status} ${c.reason ?? ''}`).join('\n');
+  await evidence('node-conditions.txt', `${node.metadata?.name} podCIDR=${node.spec?.podCIDR}\n${conditions}`);
+  expect(node.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
+});

@@ -1,0 +1,49 @@
+// Phase 55: the workload's entry for Kubernetes, with the selectors of the attestation mode: docker labels on Docker
+// runtimes (the seed's), the kubelet's view of the pod on containerd. A short X.509-SVID TTL makes rotation observable
+// within the run (phase 90).
+import { expect } from 'vitest';
+import { attestationMode } from '../fixtures/cluster-context.ts';
+import { control } from '../fixtures/control.ts';
+import { dockerSelectors, EntryApi, ensureEntry, k8sSelectors, type Selector } from '../fixtures/registration.ts';
+import type { RunContext } from '../fixtures/run-context.ts';
+import { serverCli } from '../fixtures/spire.ts';
+import { podLabel } from '../lib/config.ts';
+
+function workloadSelectors(run: RunContext): Selector[] {
+  return attestationMode(run) === 'k8s'
+    ? k8sSelectors(run.config.workload.namespace, run.config.workload.container, podLabel(run.config))
+    : dockerSelectors(run.config.workload.container, run.config.workload.namespace);
+}
+
+control('K8SREG-01', async ({ run, evidence, log }) => {
+  const api = new EntryApi(run.config.spire.serverSocket);
+  try {
+    const result = await ensureEntry(api, {
+      spiffeId: run.config.workloadSpiffeId,
+      parentId: run.shared.agentId as string,
+      selectors: workloadSelectors(run),
+      x509SvidTtl: run.config.rotation.x509SvidTtlSeconds,
+    });
+    log(`entry ${result.entryId} ${result.action} (${attestationMode(run)} selectors)`);
+    run.shared.k8sEntryId = result.entryId;
+    await evidence('registration.json', JSON.stringify(result, null, 2), 'application/json');
+    expect(result.entry.x509_svid_ttl).toBe(run.config.rotation.x509SvidTtlSeconds);
+  } finally {
+    api.close();
+  }
+});
+
+control('K8SREG-02', async ({ run, evidence }) => {
+  const binaries = run.shared.spireBinaries;
+  if (!binaries) throw new Error('SPIRE binaries were not provisioned (PROV-03)');
+  const shown = await serverCli(binaries, run.config.spire.serverSocket, [
+    'entry',
+    'show',
+    '-entryID',
+    run.shared.k8sEntryId as string,
+  ]);
+  await evidence('spire-server-entry-show.txt', shown.all ?? '');
+  expect(shown.exitCode).toBe(0);
+  expect(shown.stdout).toContain(`SPIFFE ID        : ${run.config.workloadSpiffeId}`);
+  for (const selector of workloadSelectors(run)) expect(shown.stdout).toContain(`${selector.type}:${selector.value}`);
+});

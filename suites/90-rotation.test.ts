@@ -1,0 +1,70 @@
+// Phase 90: SVID rotation (the seed's next step 2). The entry has a short X.509-SVID TTL (rotation.x509SvidTtlSeconds);
+// SPIRE renews the SVID at about half of it, and the workload must present the new certificate to new connections
+// and rewrite its files without a restart.
+import { expect } from 'vitest';
+import { kube } from '../fixtures/cluster-context.ts';
+import { control } from '../fixtures/control.ts';
+import { execInPod, podLogs } from '../fixtures/kube.ts';
+import type { RunContext } from '../fixtures/run-context.ts';
+import { inspectSvid } from '../lib/svid-inspector.ts';
+import { waitFor } from '../lib/wait.ts';
+
+function pod(run: RunContext) {
+  const found = run.shared.pod;
+  if (!found) throw new Error('the workload pod is not running (DEPLOY-03)');
+  return found;
+}
+
+/** The serial the server presents to a new connection, seen by a client run inside the pod. */
+async function servedSerial(run: RunContext): Promise<string> {
+  const { namespace, name } = pod(run);
+  const result = await execInPod(kube(run), namespace, name, run.config.workload.container, [
+    'node',
+    '/opt/mtls-demo/src/main.ts',
+    'client',
+    '--connect',
+    `127.0.0.1:${run.config.workload.port}`,
+  ]);
+  const serial = /\[Client\] Server certificate serial: ([0-9a-f]+)/.exec(result.stdout)?.[1];
+  if (result.exitCode !== 0 || !serial) throw new Error(`the in-pod client failed: ${result.stdout}${result.stderr}`);
+  return serial;
+}
+
+control(
+  'ROT-01',
+  async ({ run, evidence, log }) => {
+    const { namespace, name } = pod(run);
+    const first = await servedSerial(run);
+    const ttl = run.config.rotation.x509SvidTtlSeconds;
+    log(`serving serial ${first}; waiting for SPIRE to rotate the SVID (TTL ${ttl}s)`);
+    const next = await waitFor(
+      'a new certificate on a new connection',
+      async () => {
+        const serial = await servedSerial(run);
+        return serial !== first ? { done: true, value: serial } : { done: false, status: `still ${serial}` };
+      },
+      { timeoutMs: (ttl + 30) * 1000, intervalMs: 5000, onProgress: log },
+    );
+    const files = await execInPod(kube(run), namespace, name, run.config.workload.container, [
+      'cat',
+      '/app/svid.0.pem',
+    ]);
+    const onDisk = inspectSvid({ chainPem: files.stdout, bundlePem: files.stdout }).summary.serial;
+    const current = await kube(run).core.readNamespacedPod({ name, namespace });
+    const status = current.status?.containerStatuses?.[0];
+    const rotationLines = (await podLogs(kube(run), namespace, name, run.config.workload.container))
+      .split('\n')
+      .filter((line) => line.includes('[SVID Rotation]'));
+    await evidence(
+      'rotation.txt',
+      `before: ${first}\nafter:  ${next}\non disk: ${onDisk}\nrestarts: ${status?.restartCount}, started ${status?.state?.running?.startedAt?.toISOString()}\n\n${rotationLines.join('\n')}`,
+    );
+    expect(next).not.toBe(first);
+    expect(onDisk).toBe(next);
+    // Same container, never restarted: the listener stayed up and swapped its TLS context.
+    expect(status?.restartCount).toBe(pod(run).restarts);
+    expect(status?.state?.running?.startedAt?.toISOString()).toBe(pod(run).startedAt);
+    expect(rotationLines.some((line) => line.includes(next))).toBe(true);
+  },
+  (86_400 + 120) * 1000,
+);
