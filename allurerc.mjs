@@ -33,7 +33,7 @@ export default defineConfig({
       { name: 'Infrastructure not ready', matchers: { labels: { failureCategory: 'infrastructure' } } },
       { name: 'Identity / mTLS defect', matchers: { labels: { failureCategory: 'identity' } } },
       { name: 'Blocked by a prerequisite', matchers: { labels: { failureCategory: 'blocked' } } },
-      { name: 'Not run', matchers: { labels: { failureCategory: 'not-run' } } },
+      { name: 'Not run or not applicable', matchers: { labels: { failureCategory: 'not-run' } } },
       { name: 'Test errors', matchers: { statuses: ['broken'] } },
     ],
   },

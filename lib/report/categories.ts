@@ -49,7 +49,7 @@ export const CATEGORY_NAMES: Record<FailureCategory, string> = {
   infrastructure: 'Infrastructure not ready',
   identity: 'Identity / mTLS defect',
   blocked: 'Blocked by a prerequisite',
-  'not-run': 'Not run',
+  'not-run': 'Not run or not applicable',
 };
 
 function escapeRegex(text: string): string {
@@ -102,9 +102,9 @@ export function allure2Categories(controls: readonly Control[]): Allure2Category
     },
     {
       name: CATEGORY_NAMES['not-run'],
-      description: 'No phase ran this control in this run.',
+      description: 'No phase ran this control, or a phase skipped it as not applicable here (with the reason).',
       matchedStatuses: ['skipped'],
-      messageRegex: '^not run[\\s\\S]*',
+      messageRegex: '^(?!blocked by)[\\s\\S]*',
     },
   ];
 }

@@ -4,7 +4,7 @@
 // allure-vitest in `reporters` (allure-vitest writes its results synchronously in its own onTestRunEnd).
 // Its console summary is the last thing the run prints; a FAIL sets the exit status; the HTML report's failure
 // is reported and never changes the exit status.
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Reporter, SerializedError, TestModule, TestRunEndReason } from 'vitest/node';
@@ -14,8 +14,8 @@ import { writeReports } from './write.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-/** How long to wait for the worker's teardown (the ledger emptying) so the summary is printed after it. */
-const LEDGER_WAIT_MS = 30_000;
+/** At most this long, the summary waits for the worker's teardown (stopping the cluster, SPIRE, containers). */
+const TEARDOWN_WAIT_MS = 10 * 60_000;
 
 export function observedTests(testModules: ReadonlyArray<TestModule>): { tests: ObservedTest[]; unmapped: string[] } {
   const tests: ObservedTest[] = [];
@@ -56,11 +56,16 @@ function readCurrentControl(file: string, since: number): string | undefined {
   }
 }
 
-function ledgerEntries(file: string): number {
+/** True while the worker that ran the phases (fixtures/control.ts writes run/worker.json) is still tearing down. */
+function workerTearingDown(file: string, since: number): boolean {
   try {
-    return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as unknown[]).length : 0;
+    const state = JSON.parse(readFileSync(file, 'utf8')) as { pid?: number; phase?: string; at?: string };
+    if (state.phase !== 'running' || !state.pid || Date.parse(state.at ?? '') < since - 1000) return false;
+    process.kill(state.pid, 0);
+    return true;
   } catch {
-    return 0;
+    // No state file, unreadable, or the worker is gone (a crashed worker never reports "stopped").
+    return false;
   }
 }
 
@@ -134,11 +139,12 @@ export default class ComplianceReporter implements Reporter {
       process.stderr.write(`\n[report] the control matrix could not be written: ${(error as Error).stack}\n`);
       return;
     }
-    // The worker stops what the run started concurrently with this; print the summary after it, so it ends the output.
-    if (!config.keep) {
-      const ledger = join(config.reportsDir, 'run', 'started.json');
-      const deadline = Date.now() + LEDGER_WAIT_MS;
-      while (ledgerEntries(ledger) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    // The worker stops what the run started concurrently with this (vitest stops it when the last file finished);
+    // print the summary after that, so it ends the output.
+    const state = join(config.reportsDir, 'run', 'worker.json');
+    const deadline = Date.now() + TEARDOWN_WAIT_MS;
+    while (workerTearingDown(state, this.startedAt) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
     }
     process.stdout.write(`\n${summary}`);
   }
