@@ -114,18 +114,37 @@ export function readProviderRecord(reportsDir: string, since: number): ProviderR
   return Number.isFinite(at) && at >= since - 1000 ? record : undefined;
 }
 
+/** What the worker recorded about the run (fixtures/control.ts: run/run-facts.json), if written during this run. */
+export function readWorkerFacts(reportsDir: string, since: number): ProviderRecord | undefined {
+  const record = readJson(join(reportsDir, 'run', 'run-facts.json')) as
+    | (ProviderRecord & { provider?: string })
+    | undefined;
+  const at = record?.at ? Date.parse(record.at) : Number.NaN;
+  if (!record || !Number.isFinite(at) || at < since - 1000) return undefined;
+  return { served: record.provider, runtime: record.runtime, attestation: record.attestation, at: record.at };
+}
+
 export async function collectRunFacts(config: SuiteConfig, runStartedAt: number): Promise<RunFacts> {
   const artifacts = readArtifacts(config.reportsDir);
   const artifact = (name: string) => artifacts.find((a) => a.component === name);
-  const provider = readProviderRecord(config.reportsDir, runStartedAt);
+  const chosen = readProviderRecord(config.reportsDir, runStartedAt);
+  const worker = readWorkerFacts(config.reportsDir, runStartedAt);
+  const provider: ProviderRecord | undefined =
+    chosen || worker
+      ? {
+          ...chosen,
+          ...(worker?.served ? { served: worker.served } : {}),
+          ...(worker?.runtime ? { runtime: worker.runtime } : {}),
+          ...(worker?.attestation ? { attestation: worker.attestation } : {}),
+        }
+      : undefined;
   const [docker, containerd] = await Promise.all([
     probe('docker', ['version', '--format', '{{.Server.Version}}']),
     probe('containerd', ['--version']),
   ]);
   const dockerRecord = artifact('docker') ?? artifact('docker-engine');
-  const runtime =
-    provider?.runtime ??
-    (provider?.served === 'local' ? 'containerd' : provider?.served === 'minikube' ? 'docker' : 'docker');
+  // Without a cluster, the workloads of the Docker phase run in Docker.
+  const runtime = provider?.runtime ?? 'docker';
   return {
     host: hostname(),
     os: osName(),
