@@ -180,3 +180,43 @@ export class Browser {
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+export interface ReportLeaf {
+  /** The control id the test name starts with. */
+  id: string;
+  name: string;
+  /** Allure status: passed, failed, broken, skipped, unknown. */
+  status: string;
+}
+
+/** Opens every group of the Allure 3 (awesome) tree and reads each test: name and status icon. */
+export async function readReportTree(browser: Browser): Promise<ReportLeaf[]> {
+  await browser.waitForText((text) => text.includes('Phase 3: Kubernetes SPIRE Integration'), 'the epic group');
+  for (let round = 0; round < 6; round++) {
+    const opened = await browser.evaluate<number>(`(() => {
+      const closed = [...document.querySelectorAll('[data-testid="tree-arrow"]')]
+        .filter((arrow) => !(arrow.querySelector('svg')?.getAttribute('class') ?? '').includes('opened'));
+      closed.forEach((arrow) => arrow.click());
+      return closed.length;
+    })()`);
+    if (opened === 0) break;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+  return browser.evaluate<ReportLeaf[]>(`[...document.querySelectorAll('[data-testid="tree-leaf"]')].map((leaf) => {
+    const status = leaf.querySelector('[data-testid^="tree-leaf-status-"]')?.getAttribute('data-testid') ?? '';
+    const name = [...leaf.querySelectorAll('*')].map((e) => e.childElementCount === 0 ? e.textContent : '')
+      .find((text) => /^[A-Z0-9]+-\\d+ /.test(text ?? '')) ?? leaf.innerText;
+    return { id: name.split(' ')[0], name, status: status.replace('tree-leaf-status-', '') };
+  })`);
+}
+
+/** Clicks the test of control `id` in the tree and returns the text of its result page. */
+export async function openTestResult(browser: Browser, id: string, expect: string): Promise<string> {
+  const clicked = await browser.evaluate<boolean>(`(() => {
+    const leaf = [...document.querySelectorAll('[data-testid="tree-leaf"]')].find((l) => l.innerText.includes(${JSON.stringify(`${id} `)}));
+    leaf?.click();
+    return Boolean(leaf);
+  })()`);
+  if (!clicked) throw new Error(`no test of ${id} in the report tree`);
+  return browser.waitForText((text) => text.includes(expect), `${expect} on the page of ${id}`);
+}

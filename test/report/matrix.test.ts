@@ -261,6 +261,9 @@ describe('failure categories', () => {
     expect(match('skipped', 'blocked by SPIRE-01 (SPIRE Server is running) — failed')).toBe(
       'Blocked by a prerequisite',
     );
-    expect(match('skipped', 'not run')).toBe('Not run');
+    expect(match('skipped', 'not run')).toBe('Not run or not applicable');
+    expect(match('skipped', 'provider "existing": the cluster was created elsewhere')).toBe(
+      'Not run or not applicable',
+    );
   });
 });
