@@ -25,9 +25,11 @@ export function runVitest(options: {
   config?: string;
   env: Record<string, string>;
   timeoutMs: number;
+  /** Test file filters (e.g. only some phases). */
+  files?: string[];
 }): Promise<ChildRun> {
   const started = Date.now();
-  const args = [join(REPO_ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run'];
+  const args = [join(REPO_ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', ...(options.files ?? [])];
   if (options.config) args.push('--config', options.config);
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, {
