@@ -303,6 +303,19 @@ export function loadConfig(options: LoadOptions = {}): SuiteConfig {
   return config;
 }
 
+/** For the command-line scripts: the configuration, or undefined after printing why it is invalid (exit with 2). */
+export function loadConfigOrExplain(): SuiteConfig | undefined {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      return undefined;
+    }
+    throw error;
+  }
+}
+
 /** The pod label as a key and a value. */
 export function podLabel(config: SuiteConfig): { key: string; value: string } {
   const [key = '', value = ''] = config.workload.podLabel.split('=');

@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { COLLECTOR_NAMES, collectDiagnostics, renderDiagnostics } from '../fixtures/diagnostics.ts';
-import { ConfigError, loadConfig, type SuiteConfig } from '../lib/config.ts';
+import { loadConfigOrExplain, type SuiteConfig } from '../lib/config.ts';
 
 /** The kubeconfig the last run used, when it still exists. */
 function lastRunKubeconfig(config: SuiteConfig): string | undefined {
@@ -48,16 +48,8 @@ async function main(): Promise<number> {
     console.error(`--timeout must be a positive number of seconds (got ${args.timeout})`);
     return 2;
   }
-  let config: SuiteConfig;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(error.message);
-      return 2;
-    }
-    throw error;
-  }
+  const config = loadConfigOrExplain();
+  if (!config) return 2;
   const report = await collectDiagnostics({
     config,
     kubeconfig: config.cluster.kubeconfig ? undefined : lastRunKubeconfig(config),

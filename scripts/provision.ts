@@ -12,7 +12,7 @@ import {
 } from '../fixtures/artifacts/index.ts';
 import { ensureDockerEngine } from '../fixtures/docker-engine.ts';
 import { Ledger } from '../fixtures/ledger.ts';
-import { ConfigError, loadConfig, type SuiteConfig } from '../lib/config.ts';
+import { loadConfigOrExplain } from '../lib/config.ts';
 
 const NEEDS_DOCKER = new Set(['node-base', 'pause', 'flannel']);
 
@@ -74,16 +74,8 @@ async function main(): Promise<number> {
     return 2;
   }
 
-  let config: SuiteConfig;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(error.message);
-      return 2;
-    }
-    throw error;
-  }
+  const config = loadConfigOrExplain();
+  if (!config) return 2;
 
   const started = Date.now();
   const log = (line: string) => {

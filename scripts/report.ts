@@ -5,21 +5,13 @@
 // report history again. Exit 1 when a control failed (as the run did), 2 on an invalid configuration.
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, loadConfig } from '../lib/config.ts';
+import { loadConfigOrExplain } from '../lib/config.ts';
 import { observedFromAllureResults } from '../lib/report/allure-results.ts';
 import { writeReports } from '../lib/report/write.ts';
 
 async function main(): Promise<number> {
-  let config: ReturnType<typeof loadConfig>;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(error.message);
-      return 2;
-    }
-    throw error;
-  }
+  const config = loadConfigOrExplain();
+  if (!config) return 2;
   const tests = observedFromAllureResults(join(config.reportsDir, 'allure-results'));
   const result = await writeReports({
     config,

@@ -45,7 +45,7 @@ control('CNI-02', async ({ run, evidence, log }) => {
   expect(pods.every((pod) => pod.status?.phase === 'Running')).toBe(true);
 });
 
-control('CNI-03', async ({ run, evidence, log }) => {
+control('CNI-03', async ({ evidence, log }) => {
   const conflist = await waitFor(
     `${FLANNEL_CONFLIST} to be written by the Flannel init container`,
     async () =>

@@ -39,6 +39,25 @@ async function readFromServer(run: RunContext, file: string): Promise<string> {
 
 const count = (text: string, needle: string) => text.split(needle).length - 1;
 
+/** A one-shot workload container in client mode, labelled as `container`, against the server container. */
+function runClientContainer(run: RunContext, name: string, container: string) {
+  return runOneShot({
+    image: run.shared.workloadImage as string,
+    name,
+    labels: labelsFor(run, container),
+    agentSocket: run.config.spire.agentSocket,
+    args: [
+      'client',
+      '--connect',
+      `${server(run).ip}:${run.config.workload.port}`,
+      '--server-id',
+      run.config.workloadSpiffeId,
+    ],
+    ledger: run.ledger,
+    readyTimeoutMs: (run.config.timeouts.svidFetchSeconds + 30) * 1000,
+  });
+}
+
 control('DOCKER-01', async ({ run, evidence, log }) => {
   const baseImage = run.shared.baseImage;
   if (!baseImage) throw new Error('no base image (PROV-04)');
@@ -131,21 +150,7 @@ control('DOCKER-06', async ({ run, evidence }) => {
 control('DOCKER-07', async ({ run, evidence }) => {
   const target = server(run);
   const verifiedBefore = count(await target.logs(), '[Server] ✅ VERIFIED CLIENT IDENTITY');
-  const client = await runOneShot({
-    image: run.shared.workloadImage as string,
-    name: 'mtls-client',
-    labels: labelsFor(run),
-    agentSocket: run.config.spire.agentSocket,
-    args: [
-      'client',
-      '--connect',
-      `${target.ip}:${run.config.workload.port}`,
-      '--server-id',
-      run.config.workloadSpiffeId,
-    ],
-    ledger: run.ledger,
-    readyTimeoutMs: (run.config.timeouts.svidFetchSeconds + 30) * 1000,
-  });
+  const client = await runClientContainer(run, 'mtls-client', run.config.workload.container);
   run.shared.clientRun = { ...client, verifiedBefore };
   await evidence('client-container.log', client.logs);
   expect(client.logs).toContain('[Client] Server Replied: Secure Hello from SPIRE Server!');
@@ -246,21 +251,7 @@ control('NEG-02', async ({ run, evidence, log }) => {
     api.close();
   }
   const target = server(run);
-  const client = await runOneShot({
-    image: run.shared.workloadImage as string,
-    name: INTRUDER_CONTAINER,
-    labels: labelsFor(run, INTRUDER_CONTAINER),
-    agentSocket: run.config.spire.agentSocket,
-    args: [
-      'client',
-      '--connect',
-      `${target.ip}:${run.config.workload.port}`,
-      '--server-id',
-      run.config.workloadSpiffeId,
-    ],
-    ledger: run.ledger,
-    readyTimeoutMs: (run.config.timeouts.svidFetchSeconds + 30) * 1000,
-  });
+  const client = await runClientContainer(run, INTRUDER_CONTAINER, INTRUDER_CONTAINER);
   const serverLogs = await target.logs();
   await evidence('intruder-client.log', client.logs);
   await evidence('server-container.log', serverLogs);
