@@ -20,6 +20,7 @@ import {
   readArtifacts,
 } from '../../lib/report/environment.ts';
 import { buildMatrix, type RecordedOutcome } from '../../lib/report/matrix.ts';
+import { ENVIRONMENT_KEYS } from './helpers.ts';
 
 const facts: RunFacts = {
   host: 'runner-1',
@@ -170,18 +171,7 @@ describe('completeAllureResults', () => {
     const { complete, results } = setup();
     complete();
     const properties = readFileSync(join(results, 'environment.properties'), 'utf8');
-    for (const key of [
-      'Host',
-      'Kernel',
-      'cgroup',
-      'Node.js',
-      'SPIRE',
-      'Kubernetes',
-      'containerd',
-      'Docker',
-      'Provider',
-    ])
-      expect(properties).toMatch(new RegExp(`^${key.replace('.', '\\.')}=`, 'm'));
+    for (const key of ENVIRONMENT_KEYS) expect(properties).toMatch(new RegExp(`^${key.replace('.', '\\.')}=`, 'm'));
     expect(properties).toContain('Artifact.spire=1.13.3 (cache)');
     expect(JSON.parse(readFileSync(join(results, 'executor.json'), 'utf8'))).toMatchObject({ type: 'local' });
     const categories = JSON.parse(readFileSync(join(results, 'categories.json'), 'utf8')) as Array<{ name: string }>;

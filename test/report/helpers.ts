@@ -238,3 +238,16 @@ export function parseXml(xml: string): XmlElement {
 export function descendants(element: XmlElement, name: string): XmlElement[] {
   return element.children.flatMap((child) => [...(child.name === name ? [child] : []), ...descendants(child, name)]);
 }
+
+/** The keys every environment.properties must carry (what the report's Environment tab shows). */
+export const ENVIRONMENT_KEYS = [
+  'Host',
+  'Kernel',
+  'cgroup',
+  'Node.js',
+  'SPIRE',
+  'Kubernetes',
+  'containerd',
+  'Docker',
+  'Provider',
+] as const;
