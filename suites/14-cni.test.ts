@@ -11,6 +11,7 @@ import { waitFor } from '../lib/wait.ts';
 
 const FLANNEL_MANIFEST = fileURLToPath(new URL('../manifests/kube-flannel.yaml', import.meta.url));
 const FLANNEL_CONFLIST = '/etc/cni/net.d/10-flannel.conflist';
+const FLANNEL_SUBNET_ENV = '/run/flannel/subnet.env';
 const POD_NETWORK = '10.244.0.0/16';
 
 control(
@@ -46,17 +47,27 @@ control('CNI-02', async ({ run, evidence, log }) => {
 });
 
 control('CNI-03', async ({ evidence, log }) => {
-  const conflist = await waitFor(
-    `${FLANNEL_CONFLIST} to be written by the Flannel init container`,
-    async () =>
-      existsSync(FLANNEL_CONFLIST)
-        ? { done: true, value: readFileSync(FLANNEL_CONFLIST, 'utf8') }
-        : { done: false, status: 'not there yet' },
+  // The init container writes the conflist; flanneld writes subnet.env once it holds its lease, which can come a few
+  // seconds after the pod is Running. The plugin needs both, so wait for both.
+  const { conflist, subnetEnv } = await waitFor(
+    `${FLANNEL_CONFLIST} (Flannel init container) and ${FLANNEL_SUBNET_ENV} (flanneld)`,
+    async () => {
+      const conflist = existsSync(FLANNEL_CONFLIST) ? readFileSync(FLANNEL_CONFLIST, 'utf8') : undefined;
+      const subnetEnv = existsSync(FLANNEL_SUBNET_ENV) ? readFileSync(FLANNEL_SUBNET_ENV, 'utf8') : undefined;
+      if (conflist === undefined) return { done: false, status: `${FLANNEL_CONFLIST} not there yet` };
+      if (!subnetEnv?.includes('FLANNEL_SUBNET='))
+        return { done: false, status: `${FLANNEL_SUBNET_ENV} not written yet` };
+      return { done: true, value: { conflist, subnetEnv } };
+    },
     { timeoutMs: 60_000, onProgress: log },
-  );
-  const subnetEnv = existsSync('/run/flannel/subnet.env') ? readFileSync('/run/flannel/subnet.env', 'utf8') : '';
+  ).catch(async (error: unknown) => {
+    // Keep what was there for the report before failing.
+    if (existsSync(FLANNEL_CONFLIST)) await evidence('10-flannel.conflist', readFileSync(FLANNEL_CONFLIST, 'utf8'));
+    if (existsSync(FLANNEL_SUBNET_ENV)) await evidence('subnet.env', readFileSync(FLANNEL_SUBNET_ENV, 'utf8'));
+    throw error;
+  });
   await evidence('10-flannel.conflist', conflist, 'application/json');
-  await evidence('subnet.env', subnetEnv || '(missing)');
+  await evidence('subnet.env', subnetEnv);
   expect((JSON.parse(conflist) as { plugins: { type: string }[] }).plugins.map((p) => p.type)).toContain('flannel');
   expect(subnetEnv).toContain(`FLANNEL_NETWORK=${POD_NETWORK}`);
 });
