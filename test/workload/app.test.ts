@@ -186,6 +186,39 @@ describe('client and fetch modes', () => {
     ).rejects.toThrow('server is spiffe://example.org/k8s-workload, expected spiffe://example.org/other');
   });
 
+  test('client --every: repeats with the newest SVID, logs and retries a failed exchange, stops on abort', async () => {
+    const { fake, outDir } = await setup();
+    const running = await startServer({ ...serverOptions(fake, outDir, recordingLogger()), selfTest: false });
+    const log = recordingLogger();
+    const stop = new AbortController();
+    const client = runClient({
+      endpoint: fake.address,
+      fetchTimeoutMs: 5000,
+      backoff: FAST,
+      host: '127.0.0.1',
+      port: running.port,
+      log,
+      message: 'ping',
+      everyMs: 50,
+      signal: stop.signal,
+    });
+    await expect.poll(() => log.lines.filter((line) => line.startsWith('[Client] Server Replied')).length).toBe(2);
+
+    // The server's SVID rotates: later exchanges see the new serial, on the client's side.
+    const rotated = await td.issue('/k8s-workload');
+    keys.push(rotated.fake.key);
+    fake.pushX509(rotated.fake);
+    await log.waitForLine(new RegExp(`^\\[Client\\] Server certificate serial: ${leafSerial(rotated)}$`));
+
+    // The server goes away: the client says so and keeps trying instead of exiting.
+    await running.close();
+    await log.waitForLine(/^\[Client\] ❌ mTLS request failed: .* — trying again in 0\.05s$/);
+
+    stop.abort();
+    await expect(client).resolves.toBeUndefined();
+    await expect.poll(() => fake.openX509Streams).toBe(0);
+  });
+
   test('fetch: writes the files once and closes the stream', async () => {
     const { fake, outDir } = await setup();
     const log = recordingLogger();

@@ -160,6 +160,27 @@ describe('node workload/src/main.ts', () => {
     );
   });
 
+  test('client --every: keeps calling the server until SIGTERM, then exits 0', async () => {
+    const client = workloadProcess([
+      'client',
+      '--socket',
+      fake.address,
+      '--connect',
+      `127.0.0.1:${port}`,
+      '--every',
+      '0.1',
+    ]);
+    await eventually(
+      () =>
+        client.lines.filter((line) => line === '[Client] Server Replied: Secure Hello from SPIRE Server!').length >= 3,
+      `three replies:\n${client.lines.join('\n')}`,
+    );
+    client.child.kill('SIGTERM');
+
+    expect(await exitCode(client)).toBe(0);
+    expect(client.lines).toContain('SIGTERM received: closing the listener and the Workload API stream');
+  });
+
   test('server: SIGTERM closes the listener and the stream and exits 0', async () => {
     server.child.kill('SIGTERM');
 

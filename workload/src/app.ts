@@ -1,7 +1,7 @@
 // The three things the workload does, as functions the CLI (main.ts) and the tests call:
 //   fetch  — get the SVID once, write the files, print a summary;
 //   server — get the SVID, write the files, serve mTLS, follow rotations (and test itself once with a client);
-//   client — get the SVID, call an mTLS server, check its SPIFFE ID and its reply.
+//   client — get the SVID, call an mTLS server, check its SPIFFE ID and its reply (once, or every N seconds).
 import type http from 'node:http';
 import type { Socket } from 'node:net';
 import type tls from 'node:tls';
@@ -39,6 +39,11 @@ export interface ClientOptions extends CommonOptions {
   /** The server's expected SPIFFE ID; by default our own (the demo runs both sides under one identity). */
   serverId?: string;
   message: string;
+  /**
+   * 0: one exchange, then return (a failure throws). Otherwise repeat every this many ms until the signal aborts or
+   * the Workload API refuses us for good, each time with the newest SVID; a failed exchange is logged and retried.
+   */
+  everyMs?: number;
 }
 
 export interface RunningServer {
@@ -61,20 +66,50 @@ export async function runFetch(options: CommonOptions & { outDir: string }): Pro
 }
 
 export async function runClient(options: ClientOptions): Promise<void> {
-  const { log } = options;
+  const { log, host, port, message, everyMs = 0, signal } = options;
   const source = openSource(options);
   try {
-    const svid = await firstSvid(source, options);
-    const expectedServerId = options.serverId ?? svid.spiffeId;
-    log.info(`[Client] Connecting to ${options.host}:${options.port}, expecting server ${expectedServerId}...`);
-    const { host, port, message } = options;
-    const { reply, serverSerial } = await mtlsRequest({ host, port, message, log, svid, expectedServerId });
-    // Which certificate the server presented: lets an operator (and the suite) watch rotation from the outside.
-    log.info(`[Client] Server certificate serial: ${serverSerial}`);
-    log.info(`[Client] Server Replied: ${reply}`);
+    const first = await firstSvid(source, options);
+    const expectedServerId = options.serverId ?? first.spiffeId;
+    const exchange = async () => {
+      log.info(`[Client] Connecting to ${host}:${port}, expecting server ${expectedServerId}...`);
+      const svid = source.current ?? first; // the newest: our own certificate rotates too
+      const { reply, serverSerial } = await mtlsRequest({ host, port, message, log, svid, expectedServerId });
+      // Which certificate the server presented: lets an operator (and the suite) watch rotation from the outside.
+      log.info(`[Client] Server certificate serial: ${serverSerial}`);
+      log.info(`[Client] Server Replied: ${reply}`);
+    };
+    if (everyMs <= 0) return await exchange();
+
+    let fatal: Error | undefined;
+    source.once('fatal', (error) => {
+      fatal = error;
+    });
+    while (!signal?.aborted && !fatal) {
+      try {
+        await exchange();
+      } catch (error) {
+        log.error(`[Client] ❌ mTLS request failed: ${messageOf(error)} — trying again in ${everyMs / 1000}s`);
+      }
+      await sleep(everyMs, signal);
+    }
+    if (fatal) throw fatal;
   } finally {
     source.close();
   }
+}
+
+/** Resolves after `ms`, or at once when the signal aborts. */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }
 
 export async function runServer(options: ServerOptions): Promise<RunningServer> {

@@ -27,7 +27,8 @@ Flags:
   --no-self-test              server: skip the one client connection to itself after listening
   --connect <host:port>       client: server to call (default 127.0.0.1:9999)
   --server-id <spiffe-id>     client: the server's expected SPIFFE ID (default: the client's own)
-  --message <text>            client: what to send (default "Hello from the mTLS client")`;
+  --message <text>            client: what to send (default "Hello from the mTLS client")
+  --every <seconds>           client: repeat every N seconds until SIGTERM, with the newest SVID (default: once)`;
 
 class UsageError extends Error {}
 
@@ -53,6 +54,7 @@ function parseCommandLine(args: string[]) {
       connect: { type: 'string', default: '127.0.0.1:9999' },
       'server-id': { type: 'string' },
       message: { type: 'string', default: 'Hello from the mTLS client' },
+      every: { type: 'string', default: '0' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -85,6 +87,7 @@ function parseCommandLine(args: string[]) {
     connect: checked('--connect', () => parseHostPort(values.connect)),
     serverId,
     message: values.message,
+    everyMs: checked('--every', () => parseSeconds(values.every)) * 1000,
   };
 }
 
@@ -147,8 +150,15 @@ async function main(): Promise<number> {
         await runFetch({ ...common, outDir: options.outDir });
         return 0;
       case 'client':
-        await runClient({ ...common, ...options.connect, serverId: options.serverId, message: options.message });
-        return 0;
+        await runClient({
+          ...common,
+          ...options.connect,
+          serverId: options.serverId,
+          message: options.message,
+          everyMs: options.everyMs,
+        });
+        // With --every, the loop ends on a signal: exit as the signal handler decided.
+        return stop.signal.aborted ? await stopped : 0;
       case 'server': {
         const { outDir, host, port, policy, selfTest, healthPort } = options;
         server = await runServer({ ...common, outDir, host, port, policy, selfTest, healthPort });
