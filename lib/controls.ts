@@ -632,6 +632,17 @@ const catalogue: Control[] = [
       'The workload must keep the Workload API stream open and swap its TLS context on each new SVID; check the ' +
       '[SVID Rotation] lines of the pod log.',
   },
+  {
+    id: 'ROT-02',
+    title: 'Pod-to-pod mTLS carries on through rotation: the client pod gets the new certificate, no restarts',
+    phase: 'rotation',
+    severity: 'normal',
+    source: 'Next Steps 1 and 2: Multi-Pod Communication, SVID Rotation',
+    requires: ['MESH-01', 'ROT-01'],
+    remediation:
+      'The client must open each connection with its newest SVID and the server must keep its listener across the ' +
+      'rotation; check the mtls-client pod log attached for failed exchanges and the server pod log for rotations.',
+  },
 ];
 
 export const CONTROLS: readonly Control[] = catalogue;

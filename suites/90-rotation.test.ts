@@ -1,6 +1,6 @@
 // Phase 90: SVID rotation (the seed's next step 2). The entry has a short X.509-SVID TTL (rotation.x509SvidTtlSeconds);
 // SPIRE renews the SVID at about half of it, and the workload must present the new certificate to new connections
-// and rewrite its files without a restart.
+// and rewrite its files without a restart; the pod-to-pod client of phase 80 keeps working and sees the new certificate.
 import { expect } from 'vitest';
 import { kube } from '../fixtures/cluster-context.ts';
 import { control } from '../fixtures/control.ts';
@@ -65,6 +65,45 @@ control(
     expect(status?.restartCount).toBe(pod(run).restarts);
     expect(status?.state?.running?.startedAt?.toISOString()).toBe(pod(run).startedAt);
     expect(rotationLines.some((line) => line.includes(next))).toBe(true);
+    run.shared.rotatedSerial = next;
   },
   (86_400 + 120) * 1000,
+);
+
+control(
+  'ROT-02',
+  async ({ run, evidence, log }) => {
+    const client = run.shared.clientPod;
+    const serial = run.shared.rotatedSerial;
+    if (!client || !serial) throw new Error('no client pod (MESH-01) or no rotated serial (ROT-01)');
+    const { namespace, name } = client;
+    // The client calls every few seconds: its next exchanges must show the rotated certificate and succeed.
+    const served = `[Client] Server certificate serial: ${serial}`;
+    const clientLog = await waitFor(
+      `the client pod ${name} to be served certificate ${serial}`,
+      async () => {
+        const text = await podLogs(kube(run), namespace, name, 'mtls-client');
+        const lines = text.trim().split('\n');
+        const at = lines.indexOf(served);
+        return at >= 0 && lines[at + 1]?.startsWith('[Client] Server Replied:')
+          ? { done: true, value: text }
+          : { done: false, status: `last: ${lines.at(-1)}` };
+      },
+      { timeoutMs: 60_000, intervalMs: 2000, onProgress: log },
+    );
+    const current = await kube(run).core.readNamespacedPod({ name, namespace });
+    const status = current.status?.containerStatuses?.[0];
+    const exchanges = clientLog
+      .split('\n')
+      .filter((line) => /^\[Client\] (Server certificate serial|Server Replied|❌)/.test(line));
+    await evidence(
+      'client-through-rotation.txt',
+      `client pod ${name}: restarts ${status?.restartCount}, started ${status?.state?.running?.startedAt?.toISOString()}\n` +
+        `rotated server serial: ${serial}\n\n${exchanges.join('\n')}`,
+    );
+    expect(clientLog).toContain(served);
+    expect(status?.restartCount).toBe(client.restarts);
+    expect(status?.state?.running?.startedAt?.toISOString()).toBe(client.startedAt);
+  },
+  3 * 60_000,
 );
