@@ -53,6 +53,11 @@ export interface SuiteConfig {
   reportsDir: string;
   /** Leave what this run started running (KEEP=1). */
   keep: boolean;
+  /**
+   * Air-gapped host: never try official downloads or registry pulls, not even a DNS lookup; components come from the
+   * cache, Go builds through the module proxy, or Debian's packages.
+   */
+  offline: boolean;
   /** Fail the run when a control of this severity or worse fails. */
   failOnSeverity: SeverityLevel;
   timeouts: {
@@ -90,6 +95,7 @@ export const DEFAULT_CONFIG: SuiteConfig = {
   cacheDir: '/var/cache/spire-k8s-validation',
   reportsDir: 'reports',
   keep: false,
+  offline: false,
   failOnSeverity: 'critical',
   timeouts: {
     spireReadySeconds: 60,
@@ -124,6 +130,7 @@ export const ENV_OVERRIDES: Record<string, string> = {
   SPIRE_VALIDATION_REPORTS_DIR: 'reportsDir',
   SPIRE_VALIDATION_FAIL_ON: 'failOnSeverity',
   KEEP: 'keep',
+  SPIRE_VALIDATION_OFFLINE: 'offline',
 };
 
 export class ConfigError extends Error {
@@ -246,6 +253,7 @@ function validate(config: SuiteConfig): string[] {
   }
   if (config.cluster.kubeconfig !== undefined) absolutePath('cluster.kubeconfig');
   check('keep', typeof config.keep === 'boolean', 'must be true or false');
+  check('offline', typeof config.offline === 'boolean', 'must be true or false');
   for (const key of Object.keys(config.timeouts)) {
     const value = (config.timeouts as unknown as Json)[key];
     check(`timeouts.${key}`, typeof value === 'number' && value > 0 && value <= 3600, 'must be 1-3600 seconds');

@@ -101,7 +101,10 @@ async function main(): Promise<number> {
   let records: ArtifactRecord[] = [];
   let failure: ProvisionError | Error | undefined;
   try {
-    records = await provisionAll(config, log, { ...(only ? { only } : {}), offline: args.values.offline ?? false });
+    records = await provisionAll(config, log, {
+      ...(only ? { only } : {}),
+      ...(args.values.offline ? { offline: true } : {}),
+    });
   } catch (error) {
     failure = error as Error;
     if (error instanceof ProvisionError) records = error.records;

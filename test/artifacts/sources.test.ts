@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { goEnv, goToolchain } from '../../fixtures/artifacts/go.ts';
+import { goEnv, goToolchain, proxyOnly } from '../../fixtures/artifacts/go.ts';
 import {
   ArtifactError,
   artifactsReportFile,
@@ -132,6 +132,28 @@ describe('SPIRE source order', () => {
       (e: unknown) => e,
     )) as ArtifactError;
     expect(error.attempts.find((a) => a.source === 'download')?.reason).toContain('offline run');
+  });
+
+  test('SPIRE_VALIDATION_OFFLINE=1 in the configuration disables downloads without the option', async () => {
+    const config = { ...tempConfig(), offline: true };
+    const error = (await provisionSpire(config, log, { sources: ['download'] }).catch(
+      (e: unknown) => e,
+    )) as ArtifactError;
+    expect(error.attempts.find((a) => a.source === 'download')?.reason).toBe(
+      'official release tarball: offline run: downloads disabled',
+    );
+  });
+
+  test('offline Go builds use the module proxy only, never a direct VCS fetch', async () => {
+    expect(proxyOnly('https://proxy.golang.org,direct')).toBe('https://proxy.golang.org');
+    expect(proxyOnly('https://mirror.example|https://proxy.golang.org,direct')).toBe(
+      'https://mirror.example,https://proxy.golang.org',
+    );
+    expect(proxyOnly('direct')).toBe('https://proxy.golang.org');
+    expect(proxyOnly(undefined)).toBe('https://proxy.golang.org');
+    const go = { go: '/usr/local/go/bin/go', version: '1.26.8' };
+    expect(goEnv({ ...tempConfig(), offline: true }, go, false).GOPROXY).not.toContain('direct');
+    expect(goEnv(tempConfig(), go, false).GOPROXY).toBeUndefined();
   });
 });
 

@@ -37,7 +37,9 @@ describe('configuration', () => {
   test('environment overrides the file, which overrides the defaults', () => {
     const file = join(cwd, 'file.json');
     writeFileSync(file, JSON.stringify({ workload: { port: 8443, namespace: 'demo' } }));
-    const config = load({ SPIRE_VALIDATION_PORT: '9443', KEEP: '1' }, file);
+    const config = load({ SPIRE_VALIDATION_PORT: '9443', KEEP: '1', SPIRE_VALIDATION_OFFLINE: 'true' }, file);
+    expect(config.offline).toBe(true);
+    expect(load({}).offline).toBe(false);
     expect(config.workload.port).toBe(9443);
     expect(config.workload.namespace).toBe('demo');
     expect(config.workload.container).toBe(DEFAULT_CONFIG.workload.container);
