@@ -129,6 +129,8 @@ describe.skipIf(!isRoot)('local cluster provider on this host (real Kubernetes v
   afterAll(async () => {
     // Whatever happened above, leave the host as it was.
     await new LocalProvider(testConfig(false), new Ledger(ledgerFile)).stop(log, { force: true });
+    // And what the provider started for itself outside the cluster (dockerd, when no Docker engine was running).
+    await new Ledger(ledgerFile).stopAll(log);
     const file = join(coldConfig.reportsDir, 'run', 'local-cluster-timings.json');
     mkdirSync(join(coldConfig.reportsDir, 'run'), { recursive: true });
     writeFileSync(file, `${JSON.stringify({ at: new Date().toISOString(), timings }, null, 2)}\n`);
