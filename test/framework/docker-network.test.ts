@@ -1,6 +1,7 @@
 // Docker's host networking restored after the dockerd a run started: checked with real iptables and a real bridge, in
 // a network namespace of the test's own (netfilter state is per namespace), so the host's own rules are never touched.
 import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 
 const MODULE = new URL('../../fixtures/docker-network.ts', import.meta.url).href;
@@ -37,8 +38,18 @@ function addDockerState(): void {
   ipt('-P', 'FORWARD', 'DROP');
 }
 
+/** Whether /run/netns is a mount point (`ip netns add` makes it one, and it outlives the namespaces). */
+function netnsDirMounted(): boolean {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .some((line) => line.split(' ')[4] === '/run/netns');
+}
+
 describe.skipIf(!isRoot)('restoreDockerNetwork (real iptables, own network namespace)', () => {
+  let mountedBefore = false;
+
   beforeAll(() => {
+    mountedBefore = netnsDirMounted();
     execFileSync('ip', ['netns', 'add', NS]);
     // Already there before "the run": a rule of someone else's and a DOCKER-USER chain an admin keeps rules in.
     inNs('iptables', '-w', '5', '-A', 'FORWARD', '-s', '192.0.2.0/24', '-j', 'ACCEPT');
@@ -49,6 +60,10 @@ describe.skipIf(!isRoot)('restoreDockerNetwork (real iptables, own network names
 
   afterAll(() => {
     execFileSync('ip', ['netns', 'delete', NS]);
+    // Leave no mount behind (the local cluster test checks there is none under /run/netns).
+    if (!mountedBefore && netnsDirMounted() && readdirSync('/run/netns').length === 0) {
+      execFileSync('umount', ['/run/netns']);
+    }
   });
 
   test('removes what Docker added, keeps what was there, and puts the FORWARD policy back', () => {
