@@ -84,6 +84,14 @@ afterAll(async () => {
 describe('node workload/src/main.ts', () => {
   let server: Run;
   let port: number;
+  const clientArgs = (...extra: string[]) => [
+    'client',
+    '--socket',
+    fake.address,
+    '--connect',
+    `127.0.0.1:${port}`,
+    ...extra,
+  ];
 
   test('server: fetches, writes the files, listens, and logs both verifications of its self-test', async () => {
     server = workloadProcess([
@@ -131,15 +139,7 @@ describe('node workload/src/main.ts', () => {
   });
 
   test('client: exits 1 with one clear line when the server has another SPIFFE ID', async () => {
-    const client = workloadProcess([
-      'client',
-      '--socket',
-      fake.address,
-      '--connect',
-      `127.0.0.1:${port}`,
-      '--server-id',
-      'spiffe://example.org/someone-else',
-    ]);
+    const client = workloadProcess(clientArgs('--server-id', 'spiffe://example.org/someone-else'));
 
     expect(await exitCode(client)).toBe(1);
     expect(client.lines.at(-1)).toBe(
@@ -161,15 +161,7 @@ describe('node workload/src/main.ts', () => {
   });
 
   test('client --every: keeps calling the server until SIGTERM, then exits 0', async () => {
-    const client = workloadProcess([
-      'client',
-      '--socket',
-      fake.address,
-      '--connect',
-      `127.0.0.1:${port}`,
-      '--every',
-      '0.1',
-    ]);
+    const client = workloadProcess(clientArgs('--every', '0.1'));
     await eventually(
       () =>
         client.lines.filter((line) => line === '[Client] Server Replied: Secure Hello from SPIRE Server!').length >= 3,
