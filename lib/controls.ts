@@ -28,6 +28,30 @@ export const PHASES = {
 
 export type PhaseKey = keyof typeof PHASES;
 
+/**
+ * What one control hands to later ones (the harness keeps them; fixtures/run-context.ts gives each its type). A control
+ * declares what it `provides` and what it `needs`; one whose need was not provided is not run (blocked).
+ */
+export const HANDLES = [
+  'dockerEngine',
+  'spireBinaries',
+  'spireServer',
+  'spireAgent',
+  'agentId',
+  'baseImage',
+  'workloadEntryId',
+  'workloadImage',
+  'dockerServer',
+  'clientRun',
+  'k8sEntryId',
+  'pod',
+  'podClient',
+  'clientPod',
+  'rotatedSerial',
+] as const;
+
+export type HandleName = (typeof HANDLES)[number];
+
 export interface Control {
   id: string;
   title: string;
@@ -35,8 +59,20 @@ export interface Control {
   severity: SeverityLevel;
   /** Where the control comes from in the seed. */
   source: string;
-  /** Controls that must have passed for this one to be meaningful; otherwise it is skipped as blocked. */
+  /**
+   * Controls that must not have failed for this one to be meaningful. A prerequisite that FAILed (or was itself blocked
+   * or not run) blocks this one; one that only WARNed, or that the cluster provider does not own, does not.
+   */
   requires: string[];
+  /** Handles this control reads; when one was not provided, it is blocked (it truly cannot run). */
+  needs?: HandleName[];
+  /** Handles this control hands on; it fails when it passed without providing one of them. */
+  provides?: HandleName[];
+  /**
+   * The cluster provider may not own this control (host preparation and cluster creation on an existing cluster):
+   * then it is not applicable, and it counts as satisfied for the controls that require it.
+   */
+  providerOwned?: boolean;
   /** What to do when it does not pass. */
   remediation: string;
 }
@@ -85,6 +121,7 @@ const catalogue: Control[] = [
     severity: 'blocker',
     source: 'Prerequisites: Docker installed',
     requires: [],
+    provides: ['dockerEngine'],
     remediation:
       'Install Docker (`apt-get install docker.io`) and start it (`systemctl start docker`, or `dockerd &` without systemd); ' +
       'check `docker info`. The suite starts dockerd itself when it is installed but not running.',
@@ -96,6 +133,7 @@ const catalogue: Control[] = [
     severity: 'blocker',
     source: 'Prerequisites: SPIRE Server and Agent installed',
     requires: [],
+    provides: ['spireBinaries'],
     remediation:
       'Place spire-server and spire-agent in /opt/spire/bin (or set artifacts.spireServer / artifacts.spireAgent), or let ' +
       'the suite download the release (online) or build it from the Go module proxy (offline, Go installed). The ' +
@@ -108,6 +146,7 @@ const catalogue: Control[] = [
     severity: 'critical',
     source: 'Step 2: Build the Docker Image',
     requires: ['PROV-02'],
+    provides: ['baseImage'],
     remediation:
       'Online hosts pull node:24-bookworm-slim. Offline hosts need debootstrap and Debian mirror access; see the provisioning log.',
   },
@@ -120,6 +159,7 @@ const catalogue: Control[] = [
     severity: 'blocker',
     source: 'Security Considerations: Sudo Requirements',
     requires: [],
+    providerOwned: true,
     remediation: 'Run the suite with sudo: the none-driver cluster, the kernel settings and SPIRE need root.',
   },
   {
@@ -129,6 +169,7 @@ const catalogue: Control[] = [
     severity: 'blocker',
     source: 'Step 3: Applies Ubuntu 22.04 kernel security fixes',
     requires: ['HOST-01'],
+    providerOwned: true,
     remediation: 'Load the modules (`modprobe br_netfilter overlay vxlan`) or use a kernel that has them.',
   },
   {
@@ -138,6 +179,7 @@ const catalogue: Control[] = [
     severity: 'blocker',
     source: 'Step 3 Expected Output: ✅ Kernel fixes applied',
     requires: ['HOST-02'],
+    providerOwned: true,
     remediation: `Set the sysctls (\`sysctl -w net.bridge.bridge-nf-call-iptables=1 net.ipv4.ip_forward=1 fs.protected_regular=0\`). ${MINIKUBE_START}`,
   },
   {
@@ -147,6 +189,7 @@ const catalogue: Control[] = [
     severity: 'minor',
     source: 'Step 3: prerequisites',
     requires: ['HOST-01'],
+    providerOwned: true,
     remediation: 'Disable swap (`swapoff -a`) or keep the kubelet setting failSwapOn: false.',
   },
   {
@@ -156,6 +199,7 @@ const catalogue: Control[] = [
     severity: 'blocker',
     source: 'Step 3 Expected Output: ✅ Prerequisites installed',
     requires: ['HOST-01'],
+    providerOwned: true,
     remediation: 'Install them: `apt-get install -y conntrack socat iptables`.',
   },
   {
@@ -165,6 +209,7 @@ const catalogue: Control[] = [
     severity: 'critical',
     source: 'Troubleshooting Issue 6: Ensure sufficient disk space (at least 10GB free)',
     requires: [],
+    providerOwned: true,
     remediation: 'Free disk space (`df -h`): images, the module cache and container layers need room.',
   },
   {
@@ -174,6 +219,7 @@ const catalogue: Control[] = [
     severity: 'critical',
     source: 'Troubleshooting Issue 6: Check for conflicting processes',
     requires: [],
+    providerOwned: true,
     remediation:
       'Stop the process holding the port (`ss -ltnp`); `pgrep -a kubelet`, `pgrep -a dockerd` find conflicting clusters.',
   },
@@ -186,6 +232,7 @@ const catalogue: Control[] = [
     severity: 'critical',
     source: 'Step 3 Expected Output: ✅ Cleanup completed',
     requires: ['HOST-01'],
+    providerOwned: true,
     remediation: MINIKUBE_START,
   },
   {
@@ -195,6 +242,7 @@ const catalogue: Control[] = [
     severity: 'blocker',
     source: 'Step 3 Expected Output: ✅ CNI plugins installed',
     requires: ['HOST-05'],
+    providerOwned: true,
     remediation:
       'Issue 2 "CNI Plugin Download Fails": check `ls -la /opt/cni/bin/`; download the plugins again and verify the ' +
       'archive (`gzip -t`); extract them to /opt/cni/bin manually if it persists.',
@@ -266,6 +314,8 @@ const catalogue: Control[] = [
     severity: 'blocker',
     source: 'Complete Testing Checklist; Step 1',
     requires: ['PROV-03'],
+    needs: ['spireBinaries'],
+    provides: ['spireServer'],
     remediation: SPIRE_NOT_RUNNING,
   },
   {
@@ -275,6 +325,7 @@ const catalogue: Control[] = [
     severity: 'critical',
     source: 'Testing and Verification: Pre-Deployment Verification',
     requires: ['SPIRE-01'],
+    needs: ['spireBinaries'],
     remediation: `\`spire-server healthcheck -socketPath <server socket>\` must print "Server is healthy.". ${SPIRE_NOT_RUNNING}`,
   },
   {
@@ -284,6 +335,8 @@ const catalogue: Control[] = [
     severity: 'blocker',
     source: 'Complete Testing Checklist; Step 1',
     requires: ['SPIRE-02'],
+    needs: ['spireBinaries'],
+    provides: ['spireAgent', 'agentId'],
     remediation: SOCKET_REMEDIATION,
   },
   {
@@ -293,6 +346,7 @@ const catalogue: Control[] = [
     severity: 'critical',
     source: 'Testing and Verification: Pre-Deployment Verification',
     requires: ['SPIRE-03'],
+    needs: ['spireBinaries'],
     remediation: `\`spire-agent healthcheck -socketPath <agent socket>\` must print "Agent is healthy.". ${SOCKET_REMEDIATION}`,
   },
   {
@@ -311,6 +365,7 @@ const catalogue: Control[] = [
     severity: 'critical',
     source: 'Step 7: Parent ID spiffe://example.org/spire/agent/...',
     requires: ['SPIRE-04'],
+    needs: ['spireBinaries', 'agentId'],
     remediation:
       'The agent must appear in `spire-server agent list`. Check the agent log for node attestation errors; with ' +
       'join_token attestation generate a fresh token (`spire-server token generate`) and restart the agent with it.',
@@ -324,6 +379,8 @@ const catalogue: Control[] = [
     severity: 'blocker',
     source: 'Step 4 Expected Output: ✅ Workload registered',
     requires: ['SPIRE-06'],
+    needs: ['agentId'],
+    provides: ['workloadEntryId'],
     remediation:
       'Register the workload: `spire-server entry create -spiffeID spiffe://example.org/k8s-workload -parentID <agent ID> ' +
       '-selector docker:label:io.kubernetes.container.name:mtls-app -selector docker:label:io.kubernetes.pod.namespace:default`. ' +
@@ -336,6 +393,7 @@ const catalogue: Control[] = [
     severity: 'critical',
     source: 'Complete Testing Checklist; Testing step 7',
     requires: ['REG-01'],
+    needs: ['spireBinaries', 'agentId', 'workloadEntryId'],
     remediation: `\`spire-server entry show -spiffeID <workload ID>\` must list the entry with the expected selectors. ${SVID_FETCH_REMEDIATION}`,
   },
 
@@ -347,6 +405,8 @@ const catalogue: Control[] = [
     severity: 'blocker',
     source: 'Step 2: Build the Docker Image',
     requires: ['PROV-04'],
+    needs: ['baseImage'],
+    provides: ['workloadImage'],
     remediation:
       'Build the image: `docker build -t mtls-demo-image:latest workload/`; check the build log attached to this control.',
   },
@@ -357,6 +417,8 @@ const catalogue: Control[] = [
     severity: 'blocker',
     source: 'Testing step 2: ✅ Successfully fetched SVIDs!',
     requires: ['DOCKER-01', 'REG-01', 'SPIRE-05'],
+    needs: ['workloadImage'],
+    provides: ['dockerServer'],
     remediation: SVID_FETCH_REMEDIATION,
   },
   {
@@ -366,6 +428,7 @@ const catalogue: Control[] = [
     severity: 'critical',
     source: 'Complete Testing Checklist; Testing step 4',
     requires: ['DOCKER-02'],
+    needs: ['dockerServer'],
     remediation: `The workload writes the files after a successful fetch; check its log. ${SVID_FETCH_REMEDIATION}`,
   },
   {
@@ -375,6 +438,7 @@ const catalogue: Control[] = [
     severity: 'critical',
     source: 'Testing step 4: View certificate details',
     requires: ['DOCKER-03'],
+    needs: ['dockerServer'],
     remediation:
       'The attached findings table names each broken rule. SPIRE issues conforming SVIDs; a failure points at a ' +
       'modified CA / credential template or at files not written by SPIRE.',
@@ -386,6 +450,7 @@ const catalogue: Control[] = [
     severity: 'critical',
     source: 'Testing step 6: SPIFFE ID: spiffe://example.org/k8s-workload',
     requires: ['DOCKER-02'],
+    needs: ['dockerServer'],
     remediation: `Another entry matched the workload's selectors. ${SVID_FETCH_REMEDIATION}`,
   },
   {
@@ -395,6 +460,7 @@ const catalogue: Control[] = [
     severity: 'critical',
     source: 'Complete Testing Checklist: Pod logs show mTLS server started',
     requires: ['DOCKER-02'],
+    needs: ['dockerServer'],
     remediation:
       'Check the workload log for the line after the SVID fetch; the port must be free inside the container.',
   },
@@ -405,6 +471,8 @@ const catalogue: Control[] = [
     severity: 'critical',
     source: 'Complete Testing Checklist; Testing step 6',
     requires: ['DOCKER-06'],
+    needs: ['dockerServer', 'workloadImage'],
+    provides: ['clientRun'],
     remediation: `The client container must get an SVID too and reach the server. ${SVID_FETCH_REMEDIATION}`,
   },
   {
@@ -414,6 +482,7 @@ const catalogue: Control[] = [
     severity: 'blocker',
     source: 'Complete Testing Checklist; Testing step 2',
     requires: ['DOCKER-07'],
+    needs: ['dockerServer', 'clientRun'],
     remediation:
       'Both sides must present SVIDs chaining to the trust bundle and carry authorized SPIFFE IDs; see the client and ' +
       'server logs attached.',
@@ -425,6 +494,7 @@ const catalogue: Control[] = [
     severity: 'normal',
     source: 'Step 4 Expected Output: ✅ Successfully ran fetch command',
     requires: ['DOCKER-03'],
+    needs: ['spireBinaries', 'workloadImage', 'dockerServer'],
     remediation:
       'The workload and the SPIRE CLI must see the same SPIFFE ID and trust bundle for the same selectors; a mismatch ' +
       'means the workload read a stale or foreign bundle.',
@@ -436,6 +506,7 @@ const catalogue: Control[] = [
     severity: 'critical',
     source: 'Security Considerations: identities only for registered workloads',
     requires: ['DOCKER-02'],
+    needs: ['workloadImage'],
     remediation:
       'An unregistered workload received an identity: look for an entry with overly broad selectors ' +
       '(`spire-server entry show`) and remove it.',
@@ -447,6 +518,7 @@ const catalogue: Control[] = [
     severity: 'critical',
     source: 'Security Considerations: mTLS demo enforces mutual certificate verification',
     requires: ['DOCKER-06'],
+    needs: ['agentId', 'workloadImage', 'dockerServer'],
     remediation:
       "The server must authorize the client's SPIFFE ID (allow-list or trust domain), not only verify its chain; check " +
       'the workload server flags (--allow-id).',
@@ -468,6 +540,8 @@ const catalogue: Control[] = [
     severity: 'blocker',
     source: 'Step 4 Expected Output: ✅ Workload registered',
     requires: ['SPIRE-06', 'CNI-04'],
+    needs: ['agentId'],
+    provides: ['k8sEntryId'],
     remediation:
       'Register the workload with the selectors of the attestation mode: docker labels on Docker runtimes, or ' +
       "`k8s:ns:default`, `k8s:container-name:mtls-app`, `k8s:pod-label:app:mtls-demo` with the agent's k8s workload " +
@@ -480,6 +554,7 @@ const catalogue: Control[] = [
     severity: 'critical',
     source: 'Testing step 7: Verify SPIRE Registration',
     requires: ['K8SREG-01'],
+    needs: ['spireBinaries', 'agentId', 'k8sEntryId'],
     remediation: SVID_FETCH_REMEDIATION,
   },
   {
@@ -498,6 +573,7 @@ const catalogue: Control[] = [
     severity: 'blocker',
     source: 'Step 4 Expected Output: ✅ Deployment applied',
     requires: ['IMAGE-01', 'K8SREG-01', 'DEPLOY-01'],
+    needs: ['spireBinaries'],
     remediation: `Apply manifests/mtls-app.yaml and read the API's answer. ${POD_PENDING}`,
   },
   {
@@ -507,6 +583,7 @@ const catalogue: Control[] = [
     severity: 'blocker',
     source: 'Complete Testing Checklist; Step 4 Expected Output: ✅ Pod is running',
     requires: ['DEPLOY-02'],
+    provides: ['pod'],
     remediation: `${POD_PENDING} ${SVID_FETCH_REMEDIATION}`,
   },
   {
@@ -525,6 +602,7 @@ const catalogue: Control[] = [
     severity: 'critical',
     source: 'Complete Testing Checklist; Step 4 pod logs: [SVID Fetch] Calling SPIRE Agent API...',
     requires: ['DEPLOY-03'],
+    needs: ['pod'],
     remediation: SVID_FETCH_REMEDIATION,
   },
   {
@@ -534,6 +612,7 @@ const catalogue: Control[] = [
     severity: 'critical',
     source: 'Complete Testing Checklist; Step 4 pod logs: [Server] Secure mTLS Server listening on 9999',
     requires: ['DEPLOY-03'],
+    needs: ['pod'],
     remediation: 'The server starts after the SVID fetch; check the pod log for the line after it.',
   },
   {
@@ -543,6 +622,7 @@ const catalogue: Control[] = [
     severity: 'normal',
     source: 'Complete Testing Checklist; Testing step 3',
     requires: ['DEPLOY-03'],
+    needs: ['pod'],
     remediation:
       'The apiserver must reach the kubelet (kubelet API port 10250) with a client certificate bound to ' +
       'system:kubelet-api-admin; see "kubectl Permission Issues".',
@@ -554,6 +634,7 @@ const catalogue: Control[] = [
     severity: 'critical',
     source: 'Complete Testing Checklist; Testing step 4',
     requires: ['POD-03'],
+    needs: ['pod'],
     remediation: `The workload writes them after a successful fetch. ${SVID_FETCH_REMEDIATION}`,
   },
   {
@@ -563,6 +644,7 @@ const catalogue: Control[] = [
     severity: 'critical',
     source: 'Testing step 4: View certificate details',
     requires: ['POD-04'],
+    needs: ['pod'],
     remediation: 'The attached findings table names each broken rule.',
   },
   {
@@ -572,6 +654,7 @@ const catalogue: Control[] = [
     severity: 'critical',
     source: 'Testing step 5: Verify the socket is mounted',
     requires: ['POD-03'],
+    needs: ['pod'],
     remediation: SOCKET_REMEDIATION,
   },
   {
@@ -581,6 +664,7 @@ const catalogue: Control[] = [
     severity: 'minor',
     source: 'Testing step 5: Verify SPIRE Agent Binary Mount; Security Considerations: Read-Only Mounts',
     requires: ['POD-03'],
+    needs: ['pod'],
     remediation: 'Check the hostPath of the agent binary in manifests/mtls-app.yaml and that it exists on the host.',
   },
   {
@@ -590,6 +674,8 @@ const catalogue: Control[] = [
     severity: 'critical',
     source: 'Complete Testing Checklist; Testing step 6',
     requires: ['POD-03', 'POD-02'],
+    needs: ['pod'],
+    provides: ['podClient'],
     remediation: `Run the client in the pod and read its output. ${SVID_FETCH_REMEDIATION}`,
   },
   {
@@ -599,6 +685,7 @@ const catalogue: Control[] = [
     severity: 'blocker',
     source: 'Complete Testing Checklist; Testing step 2',
     requires: ['POD-08'],
+    needs: ['pod', 'podClient'],
     remediation: 'Both sides must present SVIDs that chain to the trust bundle and carry authorized SPIFFE IDs.',
   },
   {
@@ -608,6 +695,7 @@ const catalogue: Control[] = [
     severity: 'normal',
     source: 'Component Interaction Flow: CNI Setup (10.244.0.0/16)',
     requires: ['DEPLOY-03'],
+    needs: ['pod'],
     remediation: NODE_NOT_READY,
   },
   {
@@ -617,6 +705,8 @@ const catalogue: Control[] = [
     severity: 'critical',
     source: 'Next Steps 1: Multi-Pod Communication',
     requires: ['POD-09'],
+    needs: ['agentId', 'pod'],
+    provides: ['clientPod'],
     remediation:
       'The client pod needs its own registration and must reach the Service across the pod network (kube-proxy, ' +
       "Flannel); check both pods' logs attached.",
@@ -628,6 +718,8 @@ const catalogue: Control[] = [
     severity: 'normal',
     source: 'Next Steps 2: SVID Rotation',
     requires: ['POD-09'],
+    needs: ['pod'],
+    provides: ['rotatedSerial'],
     remediation:
       'The workload must keep the Workload API stream open and swap its TLS context on each new SVID; check the ' +
       '[SVID Rotation] lines of the pod log.',
@@ -639,6 +731,7 @@ const catalogue: Control[] = [
     severity: 'normal',
     source: 'Next Steps 1 and 2: Multi-Pod Communication, SVID Rotation',
     requires: ['MESH-01', 'ROT-01'],
+    needs: ['clientPod', 'rotatedSerial'],
     remediation:
       'The client must open each connection with its newest SVID and the server must keep its listener across the ' +
       'rotation; check the mtls-client pod log attached for failed exchanges and the server pod log for rotations.',
@@ -653,6 +746,11 @@ export function getControl(id: string): Control {
   const control = byId.get(id);
   if (!control) throw new Error(`Unknown control id "${id}": add it to lib/controls.ts`);
   return control;
+}
+
+/** The control that provides a handle (the catalogue's self-test keeps it exactly one). */
+export function providerOf(handle: HandleName): Control | undefined {
+  return catalogue.find((control) => control.provides?.includes(handle));
 }
 
 export function controlsOfPhase(phase: PhaseKey): Control[] {

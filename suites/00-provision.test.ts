@@ -13,23 +13,27 @@ control('PROV-01', async ({ evidence }) => {
   expect(major > 22 || (major === 22 && minor >= 18), `Node v${process.versions.node} is older than 22.18`).toBe(true);
 });
 
-control('PROV-02', async ({ run, evidence, log }) => {
+control('PROV-02', async ({ run, evidence, log, provide }) => {
   const engine = await ensureDockerEngine(run.config, run.ledger, log);
-  run.shared.dockerEngine = engine;
+  provide('dockerEngine', engine);
   await evidence('docker-engine.json', JSON.stringify(engine, null, 2), 'application/json');
   expect(engine.version).toMatch(/^\d+\.\d+/);
 });
 
-control('PROV-03', async ({ run, evidence, log }) => {
+control('PROV-03', async ({ run, evidence, log, provide }) => {
   const spire = await provisionSpire(run.config, log);
   await evidence('spire-artifact.json', JSON.stringify(spire, null, 2), 'application/json');
-  run.shared.spireBinaries = { server: spire.paths.server as string, agent: spire.paths.agent as string };
   expect(spire.version).toContain(PINNED_SPIRE);
+  const { server, agent } = spire.paths;
+  if (!server || !agent)
+    throw new Error(`provisioning returned no spire-server/spire-agent path: ${JSON.stringify(spire.paths)}`);
+  provide('spireBinaries', { server, agent });
 });
 
-control('PROV-04', async ({ run, evidence, log }) => {
+control('PROV-04', async ({ run, evidence, log, provide }) => {
   const base = await provisionNodeBaseImage(run.config, log);
   await evidence('node-base-image.json', JSON.stringify(base, null, 2), 'application/json');
-  run.shared.baseImage = base.paths.image;
-  expect(base.paths.image).toBeTruthy();
+  const image = base.paths.image;
+  if (!image) throw new Error(`provisioning returned no base image: ${JSON.stringify(base.paths)}`);
+  provide('baseImage', image);
 });

@@ -5,7 +5,7 @@ import { VersionApi } from '@kubernetes/client-node';
 import { execa } from 'execa';
 import { expect } from 'vitest';
 import { provisionCniPlugins, provisionKubernetes } from '../fixtures/artifacts/index.ts';
-import { clusterProvider, kube, notOwnedReason, ownPids } from '../fixtures/cluster-context.ts';
+import { clusterProvider, kube, ownPids } from '../fixtures/cluster-context.ts';
 import { control } from '../fixtures/control.ts';
 
 /** Other clusters' processes in the way: kube components running that this run (or a KEEP=1 run) did not start. */
@@ -17,19 +17,13 @@ async function foreignKubeProcesses(ownPids: Set<number>): Promise<string[]> {
     .filter((line) => !ownPids.has(Number(line.split(' ')[0])));
 }
 
-control('CLUSTER-01', async ({ run, evidence, skip }) => {
-  const cluster = await clusterProvider(run);
-  const notOwned = notOwnedReason(cluster, 'CLUSTER-01');
-  if (notOwned) skip(notOwned);
+control('CLUSTER-01', async ({ run, evidence }) => {
   const foreign = await foreignKubeProcesses(ownPids(run));
   await evidence('foreign-cluster-processes.txt', foreign.join('\n') || '(none)');
   expect(foreign, 'another cluster is running on this host').toEqual([]);
 });
 
-control('CLUSTER-02', async ({ run, evidence, log, skip }) => {
-  const cluster = await clusterProvider(run);
-  const notOwned = notOwnedReason(cluster, 'CLUSTER-02');
-  if (notOwned) skip(notOwned);
+control('CLUSTER-02', async ({ run, evidence, log }) => {
   const plugins = await provisionCniPlugins(run.config, log);
   const listing = await execa('ls', ['-la', '/opt/cni/bin'], { reject: false, all: true });
   await evidence('cni-plugins.json', JSON.stringify(plugins, null, 2), 'application/json');

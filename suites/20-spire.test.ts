@@ -6,24 +6,16 @@ import { execa } from 'execa';
 import { expect } from 'vitest';
 import { attestationMode } from '../fixtures/cluster-context.ts';
 import { control } from '../fixtures/control.ts';
-import type { RunContext } from '../fixtures/run-context.ts';
 import {
   agentHealthy,
   ensureSpireAgent,
   ensureSpireServer,
   isSocket,
   listAgents,
-  type SpireBinaries,
   serverHealthy,
 } from '../fixtures/spire.ts';
 
 const KUBELET_READ_ONLY_PORT = 10255;
-
-function binaries(run: RunContext): SpireBinaries {
-  const found = run.shared.spireBinaries;
-  if (!found) throw new Error('SPIRE binaries were not provisioned (PROV-03)');
-  return found;
-}
 
 /** `pgrep -a`-style evidence: the process lines of an executable. */
 async function processLines(name: string): Promise<string> {
@@ -31,10 +23,10 @@ async function processLines(name: string): Promise<string> {
   return result.stdout.trim();
 }
 
-control('SPIRE-01', async ({ run, evidence, log }) => {
-  const spire = binaries(run);
+control('SPIRE-01', async ({ run, evidence, log, need, provide }) => {
+  const spire = need('spireBinaries');
   const server = await ensureSpireServer({ config: run.config, binaries: spire, ledger: run.ledger, log });
-  run.shared.spireServer = server;
+  provide('spireServer', server);
   const lines = await processLines('spire-server');
   await evidence(
     'pgrep-spire-server.txt',
@@ -44,14 +36,14 @@ control('SPIRE-01', async ({ run, evidence, log }) => {
   expect(lines, 'no spire-server process is running').toMatch(/spire-server/);
 });
 
-control('SPIRE-02', async ({ run, evidence }) => {
-  const health = await serverHealthy(binaries(run), run.config.spire.serverSocket);
+control('SPIRE-02', async ({ run, evidence, need }) => {
+  const health = await serverHealthy(need('spireBinaries'), run.config.spire.serverSocket);
   await evidence('spire-server-healthcheck.txt', health.output);
   expect(health.output).toContain('Server is healthy.');
 });
 
-control('SPIRE-03', async ({ run, evidence, log }) => {
-  const spire = binaries(run);
+control('SPIRE-03', async ({ run, evidence, log, need, provide }) => {
+  const spire = need('spireBinaries');
   // On a containerd node the workloads are attested through the kubelet (the local provider opens its read-only port).
   const cluster = run.shared.cluster;
   const kubelet =
@@ -59,8 +51,8 @@ control('SPIRE-03', async ({ run, evidence, log }) => {
       ? { nodeName: cluster.nodeName(), readOnlyPort: KUBELET_READ_ONLY_PORT }
       : undefined;
   const agent = await ensureSpireAgent({ config: run.config, binaries: spire, ledger: run.ledger, log, kubelet });
-  run.shared.spireAgent = agent.component;
-  run.shared.agentId = agent.agentId;
+  provide('spireAgent', agent.component);
+  provide('agentId', agent.agentId);
   const lines = await processLines('spire-agent');
   const listing = await execa('ls', ['-la', run.config.spire.agentSocket], { reject: false, all: true });
   await evidence(
@@ -71,8 +63,8 @@ control('SPIRE-03', async ({ run, evidence, log }) => {
   expect(isSocket(run.config.spire.agentSocket), `${run.config.spire.agentSocket} is not a socket`).toBe(true);
 });
 
-control('SPIRE-04', async ({ run, evidence }) => {
-  const health = await agentHealthy(binaries(run), run.config.spire.agentSocket);
+control('SPIRE-04', async ({ run, evidence, need }) => {
+  const health = await agentHealthy(need('spireBinaries'), run.config.spire.agentSocket);
   await evidence('spire-agent-healthcheck.txt', health.output);
   expect(health.output).toContain('Agent is healthy.');
 });
@@ -95,8 +87,8 @@ control('SPIRE-05', async ({ run, evidence }) => {
     expect(mode & 0o001, `${dir} (${mode.toString(8)}) is not searchable by others`).toBe(0o001);
 });
 
-control('SPIRE-06', async ({ run, evidence }) => {
-  const agents = await listAgents(binaries(run), run.config.spire.serverSocket);
+control('SPIRE-06', async ({ run, evidence, need }) => {
+  const agents = await listAgents(need('spireBinaries'), run.config.spire.serverSocket);
   await evidence('spire-server-agent-list.txt', agents.join('\n') || '(no agents)');
-  expect(agents).toContain(run.shared.agentId);
+  expect(agents).toContain(need('agentId'));
 });

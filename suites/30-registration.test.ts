@@ -5,15 +5,14 @@ import { control } from '../fixtures/control.ts';
 import { dockerSelectors, EntryApi, ensureEntry } from '../fixtures/registration.ts';
 import { serverCli } from '../fixtures/spire.ts';
 
-control('REG-01', async ({ run, evidence, log }) => {
-  const parentId = run.shared.agentId;
-  if (!parentId) throw new Error('the agent SPIFFE ID is unknown (SPIRE-06)');
+control('REG-01', async ({ run, evidence, log, need, provide }) => {
+  const parentId = need('agentId');
   const api = new EntryApi(run.config.spire.serverSocket);
   try {
     const selectors = dockerSelectors(run.config.workload.container, run.config.workload.namespace);
     const result = await ensureEntry(api, { spiffeId: run.config.workloadSpiffeId, parentId, selectors });
     log(`entry ${result.entryId} ${result.action}`);
-    run.shared.workloadEntryId = result.entryId;
+    provide('workloadEntryId', result.entryId);
     await evidence('registration.json', JSON.stringify(result, null, 2), 'application/json');
     const forThisId = await api.listBySpiffeId(run.config.workloadSpiffeId);
     await evidence('entries-for-workload-id.json', JSON.stringify(forThisId, null, 2), 'application/json');
@@ -23,10 +22,8 @@ control('REG-01', async ({ run, evidence, log }) => {
   }
 });
 
-control('REG-02', async ({ run, evidence }) => {
-  const binaries = run.shared.spireBinaries;
-  if (!binaries) throw new Error('SPIRE binaries were not provisioned (PROV-03)');
-  const shown = await serverCli(binaries, run.config.spire.serverSocket, [
+control('REG-02', async ({ run, evidence, need }) => {
+  const shown = await serverCli(need('spireBinaries'), run.config.spire.serverSocket, [
     'entry',
     'show',
     '-spiffeID',
@@ -36,7 +33,7 @@ control('REG-02', async ({ run, evidence }) => {
   expect(shown.exitCode).toBe(0);
   const output = shown.stdout;
   expect(output).toContain(`SPIFFE ID        : ${run.config.workloadSpiffeId}`);
-  expect(output).toContain(`Parent ID        : ${run.shared.agentId}`);
+  expect(output).toContain(`Parent ID        : ${need('agentId')}`);
   for (const selector of dockerSelectors(run.config.workload.container, run.config.workload.namespace)) {
     expect(output).toContain(`${selector.type}:${selector.value}`);
   }

@@ -25,14 +25,8 @@ function labelsFor(run: RunContext, container = run.config.workload.container): 
   return { 'io.kubernetes.container.name': container, 'io.kubernetes.pod.namespace': run.config.workload.namespace };
 }
 
-function server(run: RunContext): WorkloadContainer {
-  const found = run.shared.dockerServer;
-  if (!found) throw new Error('the workload server container is not running (DOCKER-02)');
-  return found;
-}
-
-async function readFromServer(run: RunContext, file: string): Promise<string> {
-  const result = await server(run).exec(['cat', `${SVID_DIR}/${file}`]);
+async function readFromServer(server: WorkloadContainer, file: string): Promise<string> {
+  const result = await server.exec(['cat', `${SVID_DIR}/${file}`]);
   if (result.exitCode !== 0) throw new Error(`cannot read ${SVID_DIR}/${file} in the container: ${result.stderr}`);
   return result.stdout;
 }
@@ -40,16 +34,22 @@ async function readFromServer(run: RunContext, file: string): Promise<string> {
 const count = (text: string, needle: string) => text.split(needle).length - 1;
 
 /** A one-shot workload container in client mode, labelled as `container`, against the server container. */
-function runClientContainer(run: RunContext, name: string, container: string) {
+function runClientContainer(
+  run: RunContext,
+  image: string,
+  server: WorkloadContainer,
+  name: string,
+  container: string,
+) {
   return runOneShot({
-    image: run.shared.workloadImage as string,
+    image,
     name,
     labels: labelsFor(run, container),
     agentSocket: run.config.spire.agentSocket,
     args: [
       'client',
       '--connect',
-      `${server(run).ip}:${run.config.workload.port}`,
+      `${server.ip}:${run.config.workload.port}`,
       '--server-id',
       run.config.workloadSpiffeId,
     ],
@@ -58,18 +58,16 @@ function runClientContainer(run: RunContext, name: string, container: string) {
   });
 }
 
-control('DOCKER-01', async ({ run, evidence, log }) => {
-  const baseImage = run.shared.baseImage;
-  if (!baseImage) throw new Error('no base image (PROV-04)');
-  const build = await buildWorkloadImage(run.config, baseImage, log);
-  run.shared.workloadImage = build.image;
+control('DOCKER-01', async ({ run, evidence, log, need, provide }) => {
+  const build = await buildWorkloadImage(run.config, need('baseImage'), log);
+  provide('workloadImage', build.image);
   await evidence('image-build.json', JSON.stringify(build, null, 2), 'application/json');
   await evidence('docker-build.log', readFileSync(build.logFile, 'utf8').slice(-6000));
   expect(build.imageId).toMatch(/^sha256:[0-9a-f]{64}$/);
 });
 
-control('DOCKER-02', async ({ run, evidence, log }) => {
-  const image = run.shared.workloadImage as string;
+control('DOCKER-02', async ({ run, evidence, log, need, provide }) => {
+  const image = need('workloadImage');
   log(`starting the workload server container from ${image} (labels ${JSON.stringify(labelsFor(run))})`);
   const container = await startWorkloadContainer({
     image,
@@ -81,18 +79,18 @@ control('DOCKER-02', async ({ run, evidence, log }) => {
     readyLog: /Successfully fetched SVIDs!/,
     readyTimeoutMs: run.config.timeouts.svidFetchSeconds * 1000,
   });
-  run.shared.dockerServer = container;
+  provide('dockerServer', container);
   const logs = await container.logs();
   await evidence('server-container.log', logs);
   expect(logs).toContain('✅ Successfully fetched SVIDs!');
 });
 
 /** Waits (bounded) until the server's log has a line; returns the log. */
-function waitForServerLog(run: RunContext, what: string, line: string): Promise<string> {
+function waitForServerLog(run: RunContext, server: WorkloadContainer, what: string, line: string): Promise<string> {
   return waitFor(
     what,
     async () => {
-      const current = await server(run).logs();
+      const current = await server.logs();
       const last = current.trim().split('\n').at(-1) ?? '';
       return current.includes(line) ? { done: true, value: current } : { done: false, status: last };
     },
@@ -100,10 +98,11 @@ function waitForServerLog(run: RunContext, what: string, line: string): Promise<
   );
 }
 
-control('DOCKER-03', async ({ run, evidence }) => {
+control('DOCKER-03', async ({ run, evidence, need }) => {
+  const server = need('dockerServer');
   // The workload logs the fetch first, then writes the files (atomically, one by one).
-  await waitForServerLog(run, 'the workload to write its SVID files', '✅ SVID files written');
-  const listing = await server(run).exec(['stat', '-c', '%a %U %s %n', ...FILES.map((f) => `${SVID_DIR}/${f}`)]);
+  await waitForServerLog(run, server, 'the workload to write its SVID files', '✅ SVID files written');
+  const listing = await server.exec(['stat', '-c', '%a %U %s %n', ...FILES.map((f) => `${SVID_DIR}/${f}`)]);
   await evidence('stat-app-files.txt', listing.stdout + listing.stderr);
   expect(listing.exitCode, `some SVID files are missing in ${SVID_DIR}: ${listing.stderr}`).toBe(0);
   const modes = Object.fromEntries(
@@ -116,8 +115,9 @@ control('DOCKER-03', async ({ run, evidence }) => {
   expect(modes[`${SVID_DIR}/svid.0.key`], 'the private key must be readable by its owner only').toBe('600');
 });
 
-control('DOCKER-04', async ({ run, evidence }) => {
-  const [chainPem, keyPem, bundlePem] = await Promise.all(FILES.map((file) => readFromServer(run, file)));
+control('DOCKER-04', async ({ run, evidence, need }) => {
+  const server = need('dockerServer');
+  const [chainPem, keyPem, bundlePem] = await Promise.all(FILES.map((file) => readFromServer(server, file)));
   const report = inspectSvid({
     chainPem: chainPem as string,
     keyPem: keyPem as string,
@@ -133,34 +133,39 @@ control('DOCKER-04', async ({ run, evidence }) => {
   expect(failed.map((f) => `${f.id}: ${f.detail}`)).toEqual([]);
 });
 
-control('DOCKER-05', async ({ run, evidence }) => {
-  const logs = await server(run).logs();
+control('DOCKER-05', async ({ run, evidence, need }) => {
+  const logs = await need('dockerServer').logs();
   const reported = /SPIFFE ID:\s*(\S+)/.exec(logs)?.[1];
   await evidence('reported-spiffe-id.txt', `log: ${reported ?? '(none)'}\nexpected: ${run.config.workloadSpiffeId}`);
   expect(reported).toBe(run.config.workloadSpiffeId);
 });
 
-control('DOCKER-06', async ({ run, evidence }) => {
+control('DOCKER-06', async ({ run, evidence, need }) => {
   const line = `[Server] Secure mTLS Server listening on 0.0.0.0:${run.config.workload.port}`;
-  const logs = await waitForServerLog(run, 'the server to listen', line);
+  const logs = await waitForServerLog(run, need('dockerServer'), 'the server to listen', line);
   await evidence('server-container.log', logs);
   expect(logs).toContain(line);
 });
 
-control('DOCKER-07', async ({ run, evidence }) => {
-  const target = server(run);
+control('DOCKER-07', async ({ run, evidence, need, provide }) => {
+  const target = need('dockerServer');
   const verifiedBefore = count(await target.logs(), '[Server] ✅ VERIFIED CLIENT IDENTITY');
-  const client = await runClientContainer(run, 'mtls-client', run.config.workload.container);
-  run.shared.clientRun = { ...client, verifiedBefore };
+  const client = await runClientContainer(
+    run,
+    need('workloadImage'),
+    target,
+    'mtls-client',
+    run.config.workload.container,
+  );
+  provide('clientRun', { ...client, verifiedBefore });
   await evidence('client-container.log', client.logs);
   expect(client.logs).toContain('[Client] Server Replied: Secure Hello from SPIRE Server!');
   expect(client.exitCode).toBe(0);
 });
 
-control('DOCKER-08', async ({ run, evidence }) => {
-  const clientRun = run.shared.clientRun;
-  if (!clientRun) throw new Error('the client container did not run (DOCKER-07)');
-  const serverLogs = await server(run).logs();
+control('DOCKER-08', async ({ run, evidence, need }) => {
+  const clientRun = need('clientRun');
+  const serverLogs = await need('dockerServer').logs();
   await evidence('server-container.log', serverLogs);
   await evidence('client-container.log', clientRun.logs);
   expect(clientRun.logs).toContain(`[Client] ✅ VERIFIED SERVER IDENTITY: ${run.config.workloadSpiffeId}`);
@@ -170,8 +175,9 @@ control('DOCKER-08', async ({ run, evidence }) => {
   );
 });
 
-control('DOCKER-09', async ({ run, evidence }) => {
-  const agentBinary = run.shared.spireBinaries?.agent as string;
+control('DOCKER-09', async ({ run, evidence, need }) => {
+  const agentBinary = need('spireBinaries').agent;
+  const server = need('dockerServer');
   // The official CLI runs in a container with the same labels, so the agent attests it exactly like the workload.
   const scratch = mkdtempSync(join(tmpdir(), 'spire-fetch-'));
   const out = join(scratch, 'out');
@@ -179,7 +185,7 @@ control('DOCKER-09', async ({ run, evidence }) => {
   chmodSync(out, 0o777); // the image runs as a non-root user; the 0700 parent keeps other host users out
   try {
     const fetched = await runOneShot({
-      image: run.shared.workloadImage as string,
+      image: need('workloadImage'),
       name: 'spire-agent-fetch',
       labels: labelsFor(run),
       agentSocket: run.config.spire.agentSocket,
@@ -199,8 +205,8 @@ control('DOCKER-09', async ({ run, evidence }) => {
       bundlePem: readFileSync(join(out, 'bundle.0.pem'), 'utf8'),
     });
     const workload = inspectSvid({
-      chainPem: await readFromServer(run, 'svid.0.pem'),
-      bundlePem: await readFromServer(run, 'bundle.0.pem'),
+      chainPem: await readFromServer(server, 'svid.0.pem'),
+      bundlePem: await readFromServer(server, 'bundle.0.pem'),
     });
     await evidence(
       'comparison.txt',
@@ -210,17 +216,17 @@ control('DOCKER-09', async ({ run, evidence }) => {
     expect(official.summary.spiffeId).toBe(workload.summary.spiffeId);
     const normalized = (pem: string) => pem.replace(/\s+/g, '');
     expect(normalized(readFileSync(join(out, 'bundle.0.pem'), 'utf8'))).toBe(
-      normalized(await readFromServer(run, 'bundle.0.pem')),
+      normalized(await readFromServer(server, 'bundle.0.pem')),
     );
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
 });
 
-control('NEG-01', async ({ run, evidence }) => {
+control('NEG-01', async ({ run, evidence, need }) => {
   const fetchSeconds = 15;
   const result = await runOneShot({
-    image: run.shared.workloadImage as string,
+    image: need('workloadImage'),
     name: 'mtls-unregistered',
     labels: { 'io.kubernetes.container.name': 'not-registered', 'io.kubernetes.pod.namespace': 'elsewhere' },
     agentSocket: run.config.spire.agentSocket,
@@ -234,13 +240,13 @@ control('NEG-01', async ({ run, evidence }) => {
   expect(result.exitCode).not.toBe(0);
 });
 
-control('NEG-02', async ({ run, evidence, log }) => {
+control('NEG-02', async ({ run, evidence, log, need }) => {
   const intruderId = `spiffe://${run.config.trustDomain}/unauthorized-client`;
   const api = new EntryApi(run.config.spire.serverSocket);
   try {
     const entry = await ensureEntry(api, {
       spiffeId: intruderId,
-      parentId: run.shared.agentId as string,
+      parentId: need('agentId'),
       selectors: Object.entries(labelsFor(run, INTRUDER_CONTAINER)).map(([k, v]) => ({
         type: 'docker',
         value: `label:${k}:${v}`,
@@ -250,8 +256,8 @@ control('NEG-02', async ({ run, evidence, log }) => {
   } finally {
     api.close();
   }
-  const target = server(run);
-  const client = await runClientContainer(run, INTRUDER_CONTAINER, INTRUDER_CONTAINER);
+  const target = need('dockerServer');
+  const client = await runClientContainer(run, need('workloadImage'), target, INTRUDER_CONTAINER, INTRUDER_CONTAINER);
   const serverLogs = await target.logs();
   await evidence('intruder-client.log', client.logs);
   await evidence('server-container.log', serverLogs);

@@ -15,17 +15,17 @@ function workloadSelectors(run: RunContext): Selector[] {
     : dockerSelectors(run.config.workload.container, run.config.workload.namespace);
 }
 
-control('K8SREG-01', async ({ run, evidence, log }) => {
+control('K8SREG-01', async ({ run, evidence, log, need, provide }) => {
   const api = new EntryApi(run.config.spire.serverSocket);
   try {
     const result = await ensureEntry(api, {
       spiffeId: run.config.workloadSpiffeId,
-      parentId: run.shared.agentId as string,
+      parentId: need('agentId'),
       selectors: workloadSelectors(run),
       x509SvidTtl: run.config.rotation.x509SvidTtlSeconds,
     });
     log(`entry ${result.entryId} ${result.action} (${attestationMode(run)} selectors)`);
-    run.shared.k8sEntryId = result.entryId;
+    provide('k8sEntryId', result.entryId);
     await evidence('registration.json', JSON.stringify(result, null, 2), 'application/json');
     expect(result.entry.x509_svid_ttl).toBe(run.config.rotation.x509SvidTtlSeconds);
   } finally {
@@ -33,14 +33,12 @@ control('K8SREG-01', async ({ run, evidence, log }) => {
   }
 });
 
-control('K8SREG-02', async ({ run, evidence }) => {
-  const binaries = run.shared.spireBinaries;
-  if (!binaries) throw new Error('SPIRE binaries were not provisioned (PROV-03)');
-  const shown = await serverCli(binaries, run.config.spire.serverSocket, [
+control('K8SREG-02', async ({ run, evidence, need }) => {
+  const shown = await serverCli(need('spireBinaries'), run.config.spire.serverSocket, [
     'entry',
     'show',
     '-entryID',
-    run.shared.k8sEntryId as string,
+    need('k8sEntryId'),
   ]);
   await evidence('spire-server-entry-show.txt', shown.all ?? '');
   expect(shown.exitCode).toBe(0);

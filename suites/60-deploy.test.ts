@@ -12,7 +12,7 @@ import { podLabel } from '../lib/config.ts';
 
 const APP_MANIFEST = fileURLToPath(new URL('../manifests/mtls-app.yaml', import.meta.url));
 
-function appManifest(run: RunContext): string {
+function appManifest(run: RunContext, agentBinary: string): string {
   return renderManifest(APP_MANIFEST, {
     NAMESPACE: run.config.workload.namespace,
     APP_LABEL: podLabel(run.config).value,
@@ -22,7 +22,7 @@ function appManifest(run: RunContext): string {
     TRUST_DOMAIN: run.config.trustDomain,
     AGENT_SOCKET: run.config.spire.agentSocket,
     AGENT_SOCKET_DIR: dirname(run.config.spire.agentSocket),
-    AGENT_BINARY: run.shared.spireBinaries?.agent ?? `${run.config.spire.binDir}/spire-agent`,
+    AGENT_BINARY: agentBinary,
   });
 }
 
@@ -34,15 +34,15 @@ control('DEPLOY-01', async ({ run, evidence }) => {
   expect(isSocket(socket), `${socket} is not a socket`).toBe(true);
 });
 
-control('DEPLOY-02', async ({ run, evidence }) => {
-  const manifest = appManifest(run);
+control('DEPLOY-02', async ({ run, evidence, need }) => {
+  const manifest = appManifest(run, need('spireBinaries').agent);
   const applied = await applyManifest(kube(run), manifest);
   await evidence('mtls-app.yaml', manifest, 'text/yaml');
   await evidence('applied.txt', applied.join('\n'));
   expect(applied).toContain(`Deployment ${run.config.workload.namespace}/mtls-app`);
 });
 
-control('DEPLOY-03', async ({ run, evidence, log }) => {
+control('DEPLOY-03', async ({ run, evidence, log, provide }) => {
   const namespace = run.config.workload.namespace;
   let pods: Awaited<ReturnType<typeof waitForReadyPods>>;
   try {
@@ -54,20 +54,20 @@ control('DEPLOY-03', async ({ run, evidence, log }) => {
     throw error;
   }
   const pod = pods[0];
-  if (!pod?.metadata?.name) throw new Error('no pod');
+  if (!pod?.metadata?.name) throw new Error(`no pod with labels ${selector(run)} in namespace ${namespace}`);
   const status = pod.status?.containerStatuses?.[0];
-  run.shared.pod = {
+  await evidence('pods.txt', pods.map(podSummary).join('\n'));
+  await evidence('pod-events.txt', await eventsOf(kube(run), namespace, pod.metadata.name));
+  expect(pods, `expected exactly one ready pod ${selector(run)}, saw ${pods.length}`).toHaveLength(1);
+  expect(status?.ready, `container of pod ${pod.metadata.name} is not ready`).toBe(true);
+  expect(status?.restartCount, `pod ${pod.metadata.name} restarted ${status?.restartCount} time(s)`).toBe(0);
+  provide('pod', {
     name: pod.metadata.name,
     namespace,
     ip: pod.status?.podIP ?? '',
     restarts: status?.restartCount ?? 0,
     startedAt: status?.state?.running?.startedAt?.toISOString() ?? '',
-  };
-  await evidence('pods.txt', pods.map(podSummary).join('\n'));
-  await evidence('pod-events.txt', await eventsOf(kube(run), namespace, pod.metadata.name));
-  expect(pods).toHaveLength(1);
-  expect(status?.ready).toBe(true);
-  expect(status?.restartCount).toBe(0);
+  });
 });
 
 control('DEPLOY-04', async ({ run, evidence }) => {

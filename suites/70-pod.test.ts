@@ -3,9 +3,8 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { expect } from 'vitest';
 import { kube } from '../fixtures/cluster-context.ts';
-import { control } from '../fixtures/control.ts';
+import { type ControlContext, control } from '../fixtures/control.ts';
 import { execInPod, podLogs } from '../fixtures/kube.ts';
-import type { RunContext } from '../fixtures/run-context.ts';
 import { inspectSvid, renderFindingsTable, renderSummary } from '../lib/svid-inspector.ts';
 import { waitFor } from '../lib/wait.ts';
 
@@ -13,25 +12,22 @@ const SVID_DIR = '/app';
 const AGENT_BINARY_IN_POD = '/opt/spire/bin/spire-agent';
 const FLANNEL_STATE = '/var/lib/cni/flannel';
 
-function pod(run: RunContext) {
-  const found = run.shared.pod;
-  if (!found) throw new Error('the workload pod is not running (DEPLOY-03)');
-  return found;
-}
+/** Runs a command in the workload container of the pod (DEPLOY-03's handle). */
+const exec = ({ run, need }: ControlContext, command: string[]) =>
+  execInPod(kube(run), need('pod').namespace, need('pod').name, run.config.workload.container, command);
 
-const exec = (run: RunContext, command: string[]) =>
-  execInPod(kube(run), pod(run).namespace, pod(run).name, run.config.workload.container, command);
-
-const logs = (run: RunContext) => podLogs(kube(run), pod(run).namespace, pod(run).name, run.config.workload.container);
+const logs = ({ run, need }: ControlContext) =>
+  podLogs(kube(run), need('pod').namespace, need('pod').name, run.config.workload.container);
 
 const count = (text: string, needle: string) => text.split(needle).length - 1;
 
 /** Waits (bounded) for a line in the pod log. */
-function waitForLog(run: RunContext, line: string): Promise<string> {
+function waitForLog(context: ControlContext, line: string): Promise<string> {
+  const { run } = context;
   return waitFor(
     `"${line}" in the pod log`,
     async () => {
-      const text = await logs(run);
+      const text = await logs(context);
       return text.includes(line)
         ? { done: true, value: text }
         : { done: false, status: text.trim().split('\n').at(-1) ?? '' };
@@ -40,38 +36,46 @@ function waitForLog(run: RunContext, line: string): Promise<string> {
   );
 }
 
-control('POD-01', async ({ run, evidence }) => {
-  const text = await waitForLog(run, '✅ Successfully fetched SVIDs!');
+control('POD-01', async (context) => {
+  const { run, evidence } = context;
+  const text = await waitForLog(context, '✅ Successfully fetched SVIDs!');
   await evidence('pod.log', text);
   expect(text).toContain('[SVID Fetch] Calling SPIRE Agent API');
   expect(text).toContain(`SPIFFE ID: ${run.config.workloadSpiffeId}`);
 });
 
-control('POD-02', async ({ run, evidence }) => {
-  const text = await waitForLog(run, `[Server] Secure mTLS Server listening on 0.0.0.0:${run.config.workload.port}`);
+control('POD-02', async (context) => {
+  const { run, evidence } = context;
+  const text = await waitForLog(
+    context,
+    `[Server] Secure mTLS Server listening on 0.0.0.0:${run.config.workload.port}`,
+  );
   await evidence('pod.log', text);
   expect(text).toContain('[Server] Secure mTLS Server listening');
 });
 
-control('POD-03', async ({ run, evidence }) => {
-  const result = await exec(run, ['id']);
+control('POD-03', async (context) => {
+  const { evidence } = context;
+  const result = await exec(context, ['id']);
   await evidence('exec-id.txt', `$ id\n${result.stdout}${result.stderr}exit ${result.exitCode}`);
   expect(result.exitCode).toBe(0);
   expect(result.stdout).toMatch(/uid=\d+/);
 });
 
-control('POD-04', async ({ run, evidence }) => {
+control('POD-04', async (context) => {
+  const { evidence } = context;
   const files = ['svid.0.pem', 'svid.0.key', 'bundle.0.pem'].map((f) => `${SVID_DIR}/${f}`);
-  const result = await exec(run, ['stat', '-c', '%a %U %s %n', ...files]);
+  const result = await exec(context, ['stat', '-c', '%a %U %s %n', ...files]);
   await evidence('ls-app.txt', result.stdout + result.stderr);
   expect(result.exitCode, result.stderr).toBe(0);
   const keyLine = result.stdout.split('\n').find((line) => line.endsWith('/svid.0.key'));
   expect(keyLine?.split(' ')[0], 'the private key must be readable by its owner only').toBe('600');
 });
 
-control('POD-05', async ({ run, evidence }) => {
+control('POD-05', async (context) => {
+  const { run, evidence } = context;
   const read = async (file: string) => {
-    const result = await exec(run, ['cat', `${SVID_DIR}/${file}`]);
+    const result = await exec(context, ['cat', `${SVID_DIR}/${file}`]);
     if (result.exitCode !== 0) throw new Error(`cannot read ${file} in the pod: ${result.stderr}`);
     return result.stdout;
   };
@@ -94,17 +98,19 @@ control('POD-05', async ({ run, evidence }) => {
   expect(report.findings.filter((f) => !f.passed).map((f) => `${f.id}: ${f.detail}`)).toEqual([]);
 });
 
-control('POD-06', async ({ run, evidence }) => {
+control('POD-06', async (context) => {
+  const { run, evidence } = context;
   const socket = run.config.spire.agentSocket;
-  const result = await exec(run, ['stat', '-c', '%F %a %n', socket]);
+  const result = await exec(context, ['stat', '-c', '%F %a %n', socket]);
   await evidence('socket-in-pod.txt', result.stdout + result.stderr);
   expect(result.stdout).toMatch(/^socket 777 /);
 });
 
-control('POD-07', async ({ run, evidence }) => {
-  const mounts = await exec(run, ['cat', '/proc/mounts']);
+control('POD-07', async (context) => {
+  const { evidence } = context;
+  const mounts = await exec(context, ['cat', '/proc/mounts']);
   const line = mounts.stdout.split('\n').find((l) => l.split(' ')[1] === AGENT_BINARY_IN_POD) ?? '';
-  const version = await exec(run, [AGENT_BINARY_IN_POD, '--version']);
+  const version = await exec(context, [AGENT_BINARY_IN_POD, '--version']);
   await evidence(
     'agent-binary-mount.txt',
     `${line || '(not mounted)'}\n$ spire-agent --version\n${version.stdout}${version.stderr}`,
@@ -112,25 +118,30 @@ control('POD-07', async ({ run, evidence }) => {
   expect(line.split(' ')[3]?.split(','), 'the agent binary must be mounted read-only').toContain('ro');
 });
 
-control('POD-08', async ({ run, evidence }) => {
-  const before = count(await logs(run), '[Server] ✅ VERIFIED CLIENT IDENTITY');
-  const result = await exec(run, [
+control('POD-08', async (context) => {
+  const { run, evidence } = context;
+  const before = count(await logs(context), '[Server] ✅ VERIFIED CLIENT IDENTITY');
+  const result = await exec(context, [
     'node',
     '/opt/mtls-demo/src/main.ts',
     'client',
     '--connect',
     `127.0.0.1:${run.config.workload.port}`,
   ]);
-  run.shared.podClient = { output: result.stdout + result.stderr, exitCode: result.exitCode, verifiedBefore: before };
+  context.provide('podClient', {
+    output: result.stdout + result.stderr,
+    exitCode: result.exitCode,
+    verifiedBefore: before,
+  });
   await evidence('client-in-pod.txt', result.stdout + result.stderr);
   expect(result.stdout).toContain('[Client] Server Replied: Secure Hello from SPIRE Server!');
   expect(result.exitCode).toBe(0);
 });
 
-control('POD-09', async ({ run, evidence }) => {
-  const client = run.shared.podClient;
-  if (!client) throw new Error('the client did not run (POD-08)');
-  const text = await logs(run);
+control('POD-09', async (context) => {
+  const { run, evidence } = context;
+  const client = context.need('podClient');
+  const text = await logs(context);
   await evidence('pod.log', text);
   expect(client.output).toContain(`[Client] ✅ VERIFIED SERVER IDENTITY: ${run.config.workloadSpiffeId}`);
   expect(count(text, `[Server] ✅ VERIFIED CLIENT IDENTITY: ${run.config.workloadSpiffeId}`)).toBeGreaterThan(
@@ -138,14 +149,15 @@ control('POD-09', async ({ run, evidence }) => {
   );
 });
 
-control('POD-10', async ({ run, evidence }) => {
-  const ip = pod(run).ip;
+control('POD-10', async (context) => {
+  const { evidence } = context;
+  const ip = context.need('pod').ip;
   const [a, b] = ip.split('.').map(Number);
   // The flannel CNI plugin keeps one file per container it wired; proof that pods go through Flannel, not a fallback.
   const wired = existsSync(FLANNEL_STATE) ? readdirSync(FLANNEL_STATE) : [];
   await evidence(
     'pod-ip.txt',
-    `${pod(run).name} ${ip}\n${FLANNEL_STATE}: ${wired.length} container(s) wired by Flannel`,
+    `${context.need('pod').name} ${ip}\n${FLANNEL_STATE}: ${wired.length} container(s) wired by Flannel`,
   );
   expect(a === 10 && b === 244, `pod IP ${ip} is outside 10.244.0.0/16`).toBe(true);
   expect(wired.length, `no pod was wired by the flannel CNI plugin (${FLANNEL_STATE} is empty)`).toBeGreaterThan(0);

@@ -21,7 +21,7 @@ const count = (text: string, line: string) => text.split('\n').filter((l) => l.t
 
 control(
   'MESH-01',
-  async ({ run, evidence, log }) => {
+  async ({ run, evidence, log, need, provide }) => {
     const namespace = run.config.workload.namespace;
     const clientId = `spiffe://${run.config.trustDomain}/k8s-workload-client`;
     const verifiedClientLine = `[Server] ✅ VERIFIED CLIENT IDENTITY: ${clientId}`;
@@ -31,14 +31,13 @@ control(
         attestationMode(run) === 'k8s'
           ? k8sSelectors(namespace, CLIENT_CONTAINER, { key: 'app', value: CLIENT_LABEL })
           : dockerSelectors(CLIENT_CONTAINER, namespace);
-      const entry = await ensureEntry(api, { spiffeId: clientId, parentId: run.shared.agentId as string, selectors });
+      const entry = await ensureEntry(api, { spiffeId: clientId, parentId: need('agentId'), selectors });
       log(`client entry ${entry.entryId} ${entry.action}`);
     } finally {
       api.close();
     }
 
-    const server = run.shared.pod;
-    if (!server) throw new Error('the workload pod is not running (DEPLOY-03)');
+    const server = need('pod');
     const serverLog = () => podLogs(kube(run), namespace, server.name, run.config.workload.container);
     // A client kept from an earlier run (KEEP) may have called already: count only what happens from now on.
     const serverVerifiedBefore = count(await serverLog(), verifiedClientLine);
@@ -99,12 +98,12 @@ control(
       throw error;
     });
     const status = clientPod.status?.containerStatuses?.[0];
-    run.shared.clientPod = {
+    provide('clientPod', {
       name: clientName,
       namespace,
       restarts: status?.restartCount ?? 0,
       startedAt: status?.state?.running?.startedAt?.toISOString() ?? '',
-    };
+    });
     await evidence('client-pod.log', logs.client);
     await evidence('server-pod.log', logs.server);
     await evidence(

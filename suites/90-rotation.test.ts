@@ -5,19 +5,15 @@ import { expect } from 'vitest';
 import { kube } from '../fixtures/cluster-context.ts';
 import { control } from '../fixtures/control.ts';
 import { execInPod, podLogs } from '../fixtures/kube.ts';
-import type { RunContext } from '../fixtures/run-context.ts';
+import type { Handles, RunContext } from '../fixtures/run-context.ts';
 import { inspectSvid } from '../lib/svid-inspector.ts';
 import { waitFor } from '../lib/wait.ts';
 
-function pod(run: RunContext) {
-  const found = run.shared.pod;
-  if (!found) throw new Error('the workload pod is not running (DEPLOY-03)');
-  return found;
-}
+type Pod = Handles['pod'];
 
 /** The serial the server presents to a new connection, seen by a client run inside the pod. */
-async function servedSerial(run: RunContext): Promise<string> {
-  const { namespace, name } = pod(run);
+async function servedSerial(run: RunContext, pod: Pod): Promise<string> {
+  const { namespace, name } = pod;
   const result = await execInPod(kube(run), namespace, name, run.config.workload.container, [
     'node',
     '/opt/mtls-demo/src/main.ts',
@@ -32,15 +28,16 @@ async function servedSerial(run: RunContext): Promise<string> {
 
 control(
   'ROT-01',
-  async ({ run, evidence, log }) => {
-    const { namespace, name } = pod(run);
-    const first = await servedSerial(run);
+  async ({ run, evidence, log, need, provide }) => {
+    const pod = need('pod');
+    const { namespace, name } = pod;
+    const first = await servedSerial(run, pod);
     const ttl = run.config.rotation.x509SvidTtlSeconds;
     log(`serving serial ${first}; waiting for SPIRE to rotate the SVID (TTL ${ttl}s)`);
     const next = await waitFor(
       'a new certificate on a new connection',
       async () => {
-        const serial = await servedSerial(run);
+        const serial = await servedSerial(run, pod);
         return serial !== first ? { done: true, value: serial } : { done: false, status: `still ${serial}` };
       },
       { timeoutMs: (ttl + 30) * 1000, intervalMs: 5000, onProgress: log },
@@ -62,20 +59,19 @@ control(
     expect(next).not.toBe(first);
     expect(onDisk).toBe(next);
     // Same container, never restarted: the listener stayed up and swapped its TLS context.
-    expect(status?.restartCount).toBe(pod(run).restarts);
-    expect(status?.state?.running?.startedAt?.toISOString()).toBe(pod(run).startedAt);
+    expect(status?.restartCount).toBe(pod.restarts);
+    expect(status?.state?.running?.startedAt?.toISOString()).toBe(pod.startedAt);
     expect(rotationLines.some((line) => line.includes(next))).toBe(true);
-    run.shared.rotatedSerial = next;
+    provide('rotatedSerial', next);
   },
   (86_400 + 120) * 1000,
 );
 
 control(
   'ROT-02',
-  async ({ run, evidence, log }) => {
-    const client = run.shared.clientPod;
-    const serial = run.shared.rotatedSerial;
-    if (!client || !serial) throw new Error('no client pod (MESH-01) or no rotated serial (ROT-01)');
+  async ({ run, evidence, log, need }) => {
+    const client = need('clientPod');
+    const serial = need('rotatedSerial');
     const { namespace, name } = client;
     // The client calls every few seconds: its next exchanges must show the rotated certificate and succeed.
     const served = `[Client] Server certificate serial: ${serial}`;

@@ -70,14 +70,21 @@ export function completeResult(result: AllureResult, row: MatrixRow, facts: RunF
     };
     if (!result.labels.some((label) => label.name === 'tag' && label.value === 'WARN'))
       result.labels.push({ name: 'tag', value: 'WARN' });
+  } else if (row.status === 'BLOCKED') {
+    // vitest skipped the test; the control was never judged and the run fails on it.
+    result.status = 'failed';
+    result.statusDetails = {
+      ...result.statusDetails,
+      message: `BLOCKED (${row.skip ?? 'not-run'}; severity ${row.severity} is at or above fail-on ${failOn}, so the run fails): ${row.reason ?? ''}\n\nRemediation: ${row.remediation ?? ''}`,
+    };
+    setLabel(result, 'skip', row.skip ?? 'not-run');
   } else if (row.status === 'SKIP') {
     result.status = 'skipped';
-    if (!result.statusDetails?.message) {
-      result.statusDetails = {
-        ...result.statusDetails,
-        message: `${row.reason ?? 'skipped'}\n\nRemediation: ${row.remediation ?? ''}`,
-      };
-    }
+    result.statusDetails = {
+      ...result.statusDetails,
+      message: `${row.skip ?? 'not-run'}: ${row.reason ?? 'skipped'}\n\nRemediation: ${row.remediation ?? ''}`,
+    };
+    setLabel(result, 'skip', row.skip ?? 'not-run');
   } else if (
     row.status === 'FAIL' &&
     result.status === 'broken' &&
@@ -242,8 +249,11 @@ export function observedFromAllureResults(resultsDir: string): ObservedTest[] {
     }
     const id = controlIdOf({ ...result, labels: result.labels ?? [] });
     if (!id) continue;
-    const state =
-      result.status === 'passed'
+    // A BLOCKED control is a failed result for the report's readers, but vitest skipped its test: never judged.
+    const blocked = result.labels?.some((label) => label.name === 'controlStatus' && label.value === 'BLOCKED');
+    const state = blocked
+      ? 'skipped'
+      : result.status === 'passed'
         ? 'passed'
         : result.status === 'failed' || result.status === 'broken'
           ? 'failed'

@@ -37,8 +37,10 @@ export function failureCategory(row: MatrixRow): FailureCategory | undefined {
       return undefined;
     case 'WARN':
       return 'warning';
+    case 'BLOCKED':
+      return 'blocked';
     case 'SKIP':
-      return row.reason?.startsWith('blocked by ') ? 'blocked' : 'not-run';
+      return row.skip === 'blocked' ? 'blocked' : 'not-run';
     case 'FAIL':
       return INFRASTRUCTURE_PHASES.has(row.phase) || INFRA_RE.test(row.reason ?? '') ? 'infrastructure' : 'identity';
   }
@@ -48,7 +50,7 @@ export const CATEGORY_NAMES: Record<FailureCategory, string> = {
   warning: 'WARN: failed below the fail-on severity',
   infrastructure: 'Infrastructure not ready',
   identity: 'Identity / mTLS defect',
-  blocked: 'Blocked by a prerequisite',
+  blocked: 'Not judged: blocked by a prerequisite',
   'not-run': 'Not run or not applicable',
 };
 
@@ -65,7 +67,8 @@ interface Allure2Category {
 
 /**
  * categories.json in Allure 2's format (whole-message regexes). Failure messages start with "<id> failed:" (control()),
- * WARN messages with "WARN", skip reasons with "blocked by" or "not run" (written into the results after the run).
+ * WARN messages with "WARN", BLOCKED ones with "BLOCKED", skip reasons with their kind ("blocked:", "not-run:",
+ * "not-applicable:"; written into the results after the run).
  */
 export function allure2Categories(controls: readonly Control[]): Allure2Category[] {
   const ids = (infra: boolean) =>
@@ -83,6 +86,14 @@ export function allure2Categories(controls: readonly Control[]): Allure2Category
       messageRegex: '^WARN[\\s\\S]*',
     },
     {
+      name: CATEGORY_NAMES.blocked,
+      description:
+        'Never judged because a prerequisite failed or a handle it needs was not provided; the reason names the root ' +
+        'cause. BLOCKED (severity at or above fail-on) fails the run; below it, the control is skipped.',
+      matchedStatuses: ['failed', 'skipped'],
+      messageRegex: '^(?:BLOCKED|blocked)[\\s\\S]*',
+    },
+    {
       name: CATEGORY_NAMES.infrastructure,
       description: 'Host, provisioning, cluster or SPIRE were not ready; fix the platform first.',
       matchedStatuses: ['failed', 'broken'],
@@ -95,16 +106,10 @@ export function allure2Categories(controls: readonly Control[]): Allure2Category
       messageRegex: `^(?:${anyOf(identityIds)}) failed[\\s\\S]*`,
     },
     {
-      name: CATEGORY_NAMES.blocked,
-      description: 'Skipped because a required control did not pass; the reason names the root cause.',
-      matchedStatuses: ['skipped'],
-      messageRegex: '^blocked by[\\s\\S]*',
-    },
-    {
       name: CATEGORY_NAMES['not-run'],
       description: 'No phase ran this control, or a phase skipped it as not applicable here (with the reason).',
       matchedStatuses: ['skipped'],
-      messageRegex: '^(?!blocked by)[\\s\\S]*',
+      messageRegex: '^(?!blocked|BLOCKED)[\\s\\S]*',
     },
   ];
 }

@@ -1,24 +1,23 @@
 // The control matrix: one row per catalogue control, whatever happened to it in the run — passed, failed, failed
-// below the configured severity (WARN), skipped with the reason, or not run at all. Pure functions: the reporter
+// below the configured severity (WARN), skipped with the reason and its kind, or not run at all. A control at or above
+// the configured severity that was never judged (blocked by a prerequisite, or not run) is BLOCKED and fails the run
+// like a FAIL: a PASSED run means every required control was judged. Pure functions: the reporter
 // feeds them the run's outcomes and vitest's own test results; the renderers produce compliance.json, compliance.md,
 // junit.xml (kube-bench's shape: failure message = remediation, WARN as skipped) and the console summary.
 import { SEVERITY_LEVELS, type SeverityLevel } from '../config.ts';
 import { CONTROLS, type Control, PHASES, type Phase } from '../controls.ts';
+import type { RecordedOutcome, SkipKind } from '../run-files.ts';
+
+export type { RecordedOutcome, SkipKind } from '../run-files.ts';
 
 export const EPIC = 'Phase 3: Kubernetes SPIRE Integration';
 
-export type MatrixStatus = 'PASS' | 'FAIL' | 'WARN' | 'SKIP';
-export const MATRIX_STATUSES: readonly MatrixStatus[] = ['PASS', 'FAIL', 'WARN', 'SKIP'];
-
-/** What the worker recorded for a control (reports/run/outcomes.json). */
-export interface RecordedOutcome {
-  id: string;
-  status: 'passed' | 'failed' | 'warned' | 'skipped';
-  reason?: string;
-  evidence: string[];
-  durationMs: number;
-  finishedAt: string;
-}
+/**
+ * PASS; FAIL (failed, severity at or above fail-on); WARN (failed below it); BLOCKED (at or above fail-on, but never
+ * judged: blocked by a prerequisite or not run — fails the run); SKIP (not applicable, or below fail-on and not judged).
+ */
+export type MatrixStatus = 'PASS' | 'FAIL' | 'WARN' | 'BLOCKED' | 'SKIP';
+export const MATRIX_STATUSES: readonly MatrixStatus[] = ['PASS', 'FAIL', 'WARN', 'BLOCKED', 'SKIP'];
 
 /** What vitest saw for the test of a control — covers tests that timed out or crashed before recording. */
 export interface ObservedTest {
@@ -37,6 +36,10 @@ export interface MatrixRow {
   severity: SeverityLevel;
   source: string;
   status: MatrixStatus;
+  /** For BLOCKED and SKIP: why it was not judged. */
+  skip?: SkipKind;
+  /** For a blocked control: the control whose failure is the root cause (its remediation is this row's). */
+  rootCause?: string;
   /** Why it failed, warned or was skipped ("not run" when no phase ran it). */
   reason?: string;
   /** Evidence files, relative to the reports directory. */
@@ -53,6 +56,7 @@ export interface Totals {
   PASS: number;
   FAIL: number;
   WARN: number;
+  BLOCKED: number;
   SKIP: number;
   total: number;
 }
@@ -62,7 +66,7 @@ export interface ComplianceMatrix {
   generatedAt: string;
   /** A failed control of this severity or worse fails the run; below it, the control is WARN. */
   failOnSeverity: SeverityLevel;
-  /** failed when any control is FAIL. */
+  /** failed when any control is FAIL or BLOCKED. */
   result: 'passed' | 'failed';
   totals: Totals;
   phases: Array<{ phase: string; name: string; totals: Totals }>;
@@ -98,7 +102,7 @@ export function plain(text: string): string {
 }
 
 function emptyTotals(): Totals {
-  return { PASS: 0, FAIL: 0, WARN: 0, SKIP: 0, total: 0 };
+  return { PASS: 0, FAIL: 0, WARN: 0, BLOCKED: 0, SKIP: 0, total: 0 };
 }
 
 function count(rows: readonly MatrixRow[]): Totals {
@@ -120,8 +124,11 @@ export function buildMatrix(input: MatrixInput): ComplianceMatrix {
     tests.set(test.id, test);
     seen.set(test.id, (seen.get(test.id) ?? 0) + 1);
   }
-  const failOrWarn = (control: Control): MatrixStatus =>
-    severityAtLeast(control.severity, input.failOnSeverity) ? 'FAIL' : 'WARN';
+  const required = (control: Control) => severityAtLeast(control.severity, input.failOnSeverity);
+  const failOrWarn = (control: Control): MatrixStatus => (required(control) ? 'FAIL' : 'WARN');
+  // Not judged: a required control is BLOCKED (it fails the run), any other is SKIP; not-applicable is always SKIP.
+  const notJudged = (control: Control, kind: SkipKind): MatrixStatus =>
+    kind !== 'not-applicable' && required(control) ? 'BLOCKED' : 'SKIP';
 
   const rows = controls.map((control): MatrixRow => {
     const phase = phases[control.phase];
@@ -129,12 +136,18 @@ export function buildMatrix(input: MatrixInput): ComplianceMatrix {
     const test = tests.get(control.id);
     let status: MatrixStatus;
     let reason: string | undefined;
+    let skip: SkipKind | undefined;
+    let rootCause: string | undefined;
     if (outcome) {
       reason = outcome.reason === undefined ? undefined : plain(outcome.reason);
       if (outcome.status === 'passed') status = 'PASS';
       else if (outcome.status === 'warned') status = 'WARN';
       else if (outcome.status === 'failed') status = failOrWarn(control);
-      else status = 'SKIP';
+      else {
+        skip = outcome.skip ?? 'not-run';
+        rootCause = outcome.rootCause;
+        status = notJudged(control, skip);
+      }
       // The control passed, but vitest failed its test afterwards (a hook, a timeout while keeping evidence).
       if (status === 'PASS' && test?.state === 'failed') {
         status = failOrWarn(control);
@@ -146,15 +159,22 @@ export function buildMatrix(input: MatrixInput): ComplianceMatrix {
       reason = plain(test.message ?? 'the test failed without a message');
     } else if (test?.state === 'passed') {
       status = 'PASS';
-    } else if (test?.state === 'skipped') {
-      status = 'SKIP';
-      reason = plain(test.message ?? 'skipped (filtered out or marked skip)');
     } else {
-      status = 'SKIP';
-      reason = input.notRunReason ?? 'not run';
+      // Filtered out, or never reached: nobody judged it.
+      skip = 'not-run';
+      status = notJudged(control, skip);
+      reason =
+        test?.state === 'skipped'
+          ? `not run: ${plain(test.message ?? 'skipped (filtered out or marked skip)')}`
+          : (input.notRunReason ?? 'not run');
     }
     const evidence = outcome?.evidence ?? [];
     const diagnostics = evidence.find((path) => /(^|\/)diagnostics\.txt$/.test(path));
+    const rootControl = rootCause ? controls.find((c) => c.id === rootCause) : undefined;
+    const remediation =
+      status === 'BLOCKED' && rootControl
+        ? `${rootControl.id} is the root cause: ${rootControl.remediation}`
+        : control.remediation;
     return {
       id: control.id,
       title: control.title,
@@ -163,10 +183,12 @@ export function buildMatrix(input: MatrixInput): ComplianceMatrix {
       severity: control.severity,
       source: control.source,
       status,
+      ...(skip !== undefined && status !== 'PASS' ? { skip } : {}),
+      ...(rootCause !== undefined && status !== 'PASS' ? { rootCause } : {}),
       ...(reason !== undefined && status !== 'PASS' ? { reason } : {}),
       evidence,
       ...(diagnostics ? { diagnostics } : {}),
-      ...(status !== 'PASS' ? { remediation: control.remediation } : {}),
+      ...(status !== 'PASS' ? { remediation } : {}),
       ...(outcome ? { durationMs: outcome.durationMs, finishedAt: outcome.finishedAt } : {}),
       ...(!outcome && test?.durationMs !== undefined ? { durationMs: test.durationMs } : {}),
     };
@@ -178,7 +200,7 @@ export function buildMatrix(input: MatrixInput): ComplianceMatrix {
     epic: EPIC,
     generatedAt: input.generatedAt ?? new Date().toISOString(),
     failOnSeverity: input.failOnSeverity,
-    result: totals.FAIL > 0 ? 'failed' : 'passed',
+    result: totals.FAIL + totals.BLOCKED > 0 ? 'failed' : 'passed',
     totals,
     phases: phaseKeys.map((key) => {
       const phase = phases[key];
@@ -213,9 +235,42 @@ export interface ReportLocations {
   html?: string;
 }
 
-/** The summary line that ends the console output: `N passed, N failed, N skipped` (failed includes WARN). */
+/** The summary line that ends the console output: `N passed, N failed, N skipped` (failed: FAIL, WARN, BLOCKED). */
 export function summaryLine(totals: Totals): string {
-  return `${totals.PASS} passed, ${totals.FAIL + totals.WARN} failed, ${totals.SKIP} skipped`;
+  return `${totals.PASS} passed, ${totals.FAIL + totals.WARN + totals.BLOCKED} failed, ${totals.SKIP} skipped`;
+}
+
+/** Rows with a remediation of their own to act on: FAIL and WARN (BLOCKED rows are grouped by root cause). */
+function attentionRows(matrix: ComplianceMatrix): MatrixRow[] {
+  return matrix.rows.filter((row) => row.status === 'FAIL' || row.status === 'WARN');
+}
+
+/** BLOCKED rows grouped by their root cause ('' for controls that were simply not run). */
+export function blockedGroups(matrix: ComplianceMatrix): Array<{ rootCause: string; rows: MatrixRow[] }> {
+  const groups = new Map<string, MatrixRow[]>();
+  for (const row of matrix.rows.filter((r) => r.status === 'BLOCKED')) {
+    const key = row.rootCause ?? '';
+    groups.set(key, [...(groups.get(key) ?? []), row]);
+  }
+  return [...groups.entries()].map(([rootCause, rows]) => ({ rootCause, rows }));
+}
+
+/** Why a row was not judged, short: "blocked by SPIRE-03 (…)", "not run …", or "not-applicable: <reason>". */
+function notJudgedNote(row: MatrixRow): string {
+  const why = row.reason?.startsWith('blocked by ') ? (row.reason.split(' — ')[0] ?? '') : firstLine(row.reason, 160);
+  return why.startsWith('blocked by') || why.startsWith('not run') ? why : `${row.skip ?? 'not-run'}: ${why}`;
+}
+
+function resultSentence(matrix: ComplianceMatrix): string {
+  const t = matrix.totals;
+  if (matrix.result === 'failed') {
+    const parts = [
+      ...(t.FAIL > 0 ? [`${t.FAIL} control(s) failed`] : []),
+      ...(t.BLOCKED > 0 ? [`${t.BLOCKED} control(s) were never judged (blocked or not run)`] : []),
+    ];
+    return `FAILED: ${parts.join(' and ')} at severity ${matrix.failOnSeverity} or worse`;
+  }
+  return t.WARN > 0 ? `PASSED with ${t.WARN} warning(s) below ${matrix.failOnSeverity}` : 'PASSED';
 }
 
 /** kube-bench style: every control by phase, remediations for FAIL and WARN, then the totals. */
@@ -225,12 +280,12 @@ export function renderConsole(matrix: ComplianceMatrix, locations?: ReportLocati
   for (const phase of matrix.phases) {
     lines.push(`[INFO] ${phase.name}`);
     for (const row of matrix.rows.filter((r) => r.phase === phase.phase)) {
-      // A blocked control names its root cause; the full reason is in the matrix files.
-      const why = row.reason?.startsWith('blocked by ') ? row.reason.split(' — ')[0] : firstLine(row.reason, 160);
-      lines.push(`[${row.status}] ${row.id} ${row.title}${row.status === 'SKIP' ? ` (${why})` : ''}`);
+      // A control that was not judged names its kind and root cause; the full reason is in the matrix files.
+      const note = row.status === 'SKIP' || row.status === 'BLOCKED' ? ` (${notJudgedNote(row)})` : '';
+      lines.push(`[${row.status}] ${row.id} ${row.title}${note}`);
     }
   }
-  const attention = matrix.rows.filter((row) => row.status === 'FAIL' || row.status === 'WARN');
+  const attention = attentionRows(matrix);
   if (attention.length > 0) {
     lines.push('', '== Remediations ==');
     for (const row of attention) {
@@ -242,18 +297,30 @@ export function renderConsole(matrix: ComplianceMatrix, locations?: ReportLocati
       if (row.diagnostics) lines.push(`  diagnostics: ${dir}${row.diagnostics}`);
     }
   }
+  const blocked = blockedGroups(matrix);
+  if (blocked.length > 0) {
+    lines.push('', '== Never judged (BLOCKED: required controls that did not run; the run fails on them) ==');
+    for (const group of blocked) {
+      const ids = group.rows.map((row) => row.id).join(', ');
+      if (!group.rootCause) {
+        lines.push(`${firstLine(group.rows[0]?.reason)}: ${ids}`);
+        continue;
+      }
+      lines.push(`root cause ${group.rootCause}: ${ids}`);
+      if (!attention.some((row) => row.id === group.rootCause))
+        lines.push(`  remediation: ${group.rows[0]?.remediation ?? ''}`);
+    }
+  }
   const t = matrix.totals;
   lines.push('', '== Summary total ==');
-  lines.push(`${t.PASS} checks PASS`, `${t.FAIL} checks FAIL`, `${t.WARN} checks WARN`, `${t.SKIP} checks SKIP`);
   lines.push(
-    `fail-on severity: ${matrix.failOnSeverity} — ${
-      matrix.result === 'failed'
-        ? `FAILED: ${t.FAIL} control(s) of severity ${matrix.failOnSeverity} or worse failed`
-        : t.WARN > 0
-          ? `PASSED with ${t.WARN} warning(s) below ${matrix.failOnSeverity}`
-          : 'PASSED'
-    }`,
+    `${t.PASS} checks PASS`,
+    `${t.FAIL} checks FAIL`,
+    `${t.WARN} checks WARN`,
+    `${t.BLOCKED} checks BLOCKED`,
+    `${t.SKIP} checks SKIP`,
   );
+  lines.push(`fail-on severity: ${matrix.failOnSeverity} — ${resultSentence(matrix)}`);
   if (matrix.unmapped.length > 0) lines.push(`tests outside the catalogue: ${matrix.unmapped.join(', ')}`);
   if (matrix.duplicates.length > 0) lines.push(`controls tested more than once: ${matrix.duplicates.join(', ')}`);
   if (locations) {
@@ -271,7 +338,13 @@ function cell(text: string | undefined): string {
   return (text ?? '').replaceAll('\\', '\\\\').replaceAll('|', '\\|').replace(/\r?\n/g, '<br>');
 }
 
-const BADGE: Record<MatrixStatus, string> = { PASS: '✅ PASS', FAIL: '❌ FAIL', WARN: '⚠️ WARN', SKIP: '⏭️ SKIP' };
+const BADGE: Record<MatrixStatus, string> = {
+  PASS: '✅ PASS',
+  FAIL: '❌ FAIL',
+  WARN: '⚠️ WARN',
+  BLOCKED: '⛔ BLOCKED',
+  SKIP: '⏭️ SKIP',
+};
 
 export function renderMarkdown(matrix: ComplianceMatrix, locations?: ReportLocations): string {
   const t = matrix.totals;
@@ -279,15 +352,19 @@ export function renderMarkdown(matrix: ComplianceMatrix, locations?: ReportLocat
   out.push(`# Control matrix — ${matrix.epic}`, '');
   out.push(
     `Generated ${matrix.generatedAt}. A failed control of severity **${matrix.failOnSeverity}** or worse fails the ` +
-      'run; a failed control below it is **WARN**.',
+      'run; a failed control below it is **WARN**; a control of that severity that was never judged (blocked by a ' +
+      'prerequisite, or not run) is **BLOCKED** and fails the run too.',
   );
-  out.push('', `**Result: ${matrix.result === 'failed' ? 'FAILED' : 'PASSED'}** — ${summaryLine(t)}`, '');
-  out.push('| phase | PASS | FAIL | WARN | SKIP | total |', '|---|---:|---:|---:|---:|---:|');
+  out.push('', `**Result: ${resultSentence(matrix)}** — ${summaryLine(t)}`, '');
+  out.push('| phase | PASS | FAIL | WARN | BLOCKED | SKIP | total |', '|---|---:|---:|---:|---:|---:|---:|');
   for (const phase of matrix.phases) {
     const p = phase.totals;
-    out.push(`| ${cell(phase.name)} | ${p.PASS} | ${p.FAIL} | ${p.WARN} | ${p.SKIP} | ${p.total} |`);
+    out.push(`| ${cell(phase.name)} | ${p.PASS} | ${p.FAIL} | ${p.WARN} | ${p.BLOCKED} | ${p.SKIP} | ${p.total} |`);
   }
-  out.push(`| **total** | **${t.PASS}** | **${t.FAIL}** | **${t.WARN}** | **${t.SKIP}** | **${t.total}** |`, '');
+  out.push(
+    `| **total** | **${t.PASS}** | **${t.FAIL}** | **${t.WARN}** | **${t.BLOCKED}** | **${t.SKIP}** | **${t.total}** |`,
+    '',
+  );
   if (locations?.html) out.push(`HTML report: \`${locations.html}\``, '');
   for (const phase of matrix.phases) {
     out.push(`## ${phase.name}`, '');
@@ -297,13 +374,13 @@ export function renderMarkdown(matrix: ComplianceMatrix, locations?: ReportLocat
       const notes =
         row.status === 'PASS'
           ? ''
-          : `**${row.status === 'SKIP' ? 'Skipped' : 'Reason'}:** ${cell(firstLine(row.reason, 500))}<br>` +
+          : `**${row.skip ? `Not judged (${row.skip})` : 'Reason'}:** ${cell(firstLine(row.reason, 500))}<br>` +
             `**Remediation:** ${cell(row.remediation)}`;
       out.push(`| ${row.id} | ${cell(row.title)} | ${row.severity} | ${BADGE[row.status]} | ${evidence} | ${notes} |`);
     }
     out.push('');
   }
-  const attention = matrix.rows.filter((row) => row.status === 'FAIL' || row.status === 'WARN');
+  const attention = attentionRows(matrix);
   if (attention.length > 0) {
     out.push('## Remediations', '');
     for (const row of attention) {
@@ -312,6 +389,18 @@ export function renderMarkdown(matrix: ComplianceMatrix, locations?: ReportLocat
       out.push(`**Remediation:** ${row.remediation ?? ''}`, '');
       if (row.diagnostics) out.push(`Diagnostics: [${row.diagnostics}](${row.diagnostics})`, '');
     }
+  }
+  const blocked = blockedGroups(matrix);
+  if (blocked.length > 0) {
+    out.push('## Never judged (BLOCKED)', '');
+    out.push('Required controls that did not run; the run fails on them until their root cause is fixed.', '');
+    for (const group of blocked) {
+      const ids = group.rows.map((row) => row.id).join(', ');
+      out.push(
+        `- ${group.rootCause ? `root cause **${group.rootCause}**` : cell(firstLine(group.rows[0]?.reason))}: ${ids}`,
+      );
+    }
+    out.push('');
   }
   return `${out.join('\n')}\n`;
 }
@@ -335,22 +424,23 @@ function seconds(ms: number | undefined): string {
 }
 
 /**
- * JUnit XML, one testsuite per phase and one testcase per control (kube-bench's mapping): FAIL → <failure> whose
- * message is the remediation; WARN and SKIP → <skipped> with the reason; the row as JSON in <system-out>.
+ * JUnit XML, one testsuite per phase and one testcase per control (kube-bench's mapping): FAIL and BLOCKED →
+ * <failure> whose message is the remediation; WARN and SKIP → <skipped> with the reason (and the skip's kind); the
+ * row as JSON in <system-out>.
  */
 export function renderJunit(matrix: ComplianceMatrix): string {
   const t = matrix.totals;
   const total = (rows: MatrixRow[]) => rows.reduce((sum, row) => sum + (row.durationMs ?? 0), 0);
   const out: string[] = ['<?xml version="1.0" encoding="UTF-8"?>'];
   out.push(
-    `<testsuites name="${xmlEscape(matrix.epic)}" tests="${t.total}" failures="${t.FAIL}" errors="0" ` +
+    `<testsuites name="${xmlEscape(matrix.epic)}" tests="${t.total}" failures="${t.FAIL + t.BLOCKED}" errors="0" ` +
       `skipped="${t.SKIP + t.WARN}" time="${seconds(total(matrix.rows))}" timestamp="${xmlEscape(matrix.generatedAt)}">`,
   );
   for (const phase of matrix.phases) {
     const rows = matrix.rows.filter((row) => row.phase === phase.phase);
     const p = phase.totals;
     out.push(
-      `  <testsuite name="${xmlEscape(phase.name)}" tests="${p.total}" failures="${p.FAIL}" errors="0" ` +
+      `  <testsuite name="${xmlEscape(phase.name)}" tests="${p.total}" failures="${p.FAIL + p.BLOCKED}" errors="0" ` +
         `skipped="${p.SKIP + p.WARN}" time="${seconds(total(rows))}" timestamp="${xmlEscape(matrix.generatedAt)}">`,
     );
     out.push('    <properties>');
@@ -362,9 +452,9 @@ export function renderJunit(matrix: ComplianceMatrix): string {
         `    <testcase name="${xmlEscape(`${row.id} ${row.title}`)}" classname="${xmlEscape(phase.name)}" ` +
           `time="${seconds(row.durationMs)}">`,
       );
-      if (row.status === 'FAIL') {
+      if (row.status === 'FAIL' || row.status === 'BLOCKED') {
         out.push(
-          `      <failure message="${xmlEscape(row.remediation ?? '')}" type="FAIL">${xmlEscape(
+          `      <failure message="${xmlEscape(row.remediation ?? '')}" type="${row.status}">${xmlEscape(
             `${row.reason ?? ''}\n\nRemediation: ${row.remediation ?? ''}`,
           )}</failure>`,
         );
@@ -373,7 +463,7 @@ export function renderJunit(matrix: ComplianceMatrix): string {
           `      <skipped message="${xmlEscape(`WARN (severity ${row.severity} is below ${matrix.failOnSeverity}): ${firstLine(row.reason)} — Remediation: ${row.remediation ?? ''}`)}"/>`,
         );
       } else if (row.status === 'SKIP') {
-        out.push(`      <skipped message="${xmlEscape(firstLine(row.reason, 1000))}"/>`);
+        out.push(`      <skipped message="${xmlEscape(`${row.skip ?? 'not-run'}: ${firstLine(row.reason, 1000)}`)}"/>`);
       }
       out.push(`      <system-out>${xmlEscape(JSON.stringify(row))}</system-out>`);
       out.push('    </testcase>');

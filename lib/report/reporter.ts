@@ -5,10 +5,10 @@
 // Its console summary is the last thing the run prints; a FAIL sets the exit status; the HTML report's failure
 // is reported and never changes the exit status.
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Reporter, SerializedError, TestModule, TestRunEndReason } from 'vitest/node';
 import { ConfigError, loadConfig } from '../config.ts';
+import { runFile } from '../run-files.ts';
 import { controlIdOf, type ObservedTest, plain } from './matrix.ts';
 import { writeReports } from './write.ts';
 
@@ -110,7 +110,7 @@ export default class ComplianceReporter implements Reporter {
           ? `not run (the run stopped: ${stopped})`
           : 'not run';
     // The control the worker was in when it died (control() removes the marker when a control ends).
-    const current = readCurrentControl(join(config.reportsDir, 'run', 'current-control.json'), this.startedAt);
+    const current = readCurrentControl(runFile(config.reportsDir, 'currentControl'), this.startedAt);
     if (current && stopped) {
       const others = tests.filter((test) => test.id !== current);
       tests.length = 0;
@@ -141,7 +141,7 @@ export default class ComplianceReporter implements Reporter {
     }
     // The worker stops what the run started concurrently with this (vitest stops it when the last file finished);
     // print the summary after that, so it ends the output.
-    const state = join(config.reportsDir, 'run', 'worker.json');
+    const state = runFile(config.reportsDir, 'worker');
     const deadline = Date.now() + TEARDOWN_WAIT_MS;
     while (workerTearingDown(state, this.startedAt) && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 250));

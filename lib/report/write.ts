@@ -2,7 +2,7 @@
 // (reports/run/outcomes.json, evidence/) and what vitest saw: compliance.json, compliance.md, junit.xml, the completed
 // Allure results (environment, executor, categories, parameters, skip reasons, not-run controls) and the HTML report.
 // Used by the vitest reporter (lib/report/reporter.ts) and by `npm run report` (scripts/report.ts).
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { SuiteConfig } from '../config.ts';
 import { CONTROLS, type Control } from '../controls.ts';
@@ -13,7 +13,6 @@ import {
   buildMatrix,
   type ComplianceMatrix,
   type ObservedTest,
-  type RecordedOutcome,
   renderConsole,
   renderJunit,
   renderMarkdown,
@@ -51,13 +50,9 @@ export interface WriteReportsResult {
   console: string;
 }
 
-export function readOutcomes(reportsDir: string): RecordedOutcome[] {
-  try {
-    return JSON.parse(readFileSync(join(reportsDir, 'run', 'outcomes.json'), 'utf8')) as RecordedOutcome[];
-  } catch {
-    return [];
-  }
-}
+import { readOutcomes } from '../run-files.ts';
+
+export { readOutcomes };
 
 function writeAtomically(file: string, content: string): void {
   writeFileSync(`${file}.partial`, content);

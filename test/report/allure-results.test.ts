@@ -60,8 +60,13 @@ function vitestResult(id: string, status: string, message?: string) {
   };
 }
 
-function outcome(id: string, status: RecordedOutcome['status'], reason?: string): RecordedOutcome {
-  return { id, status, reason, evidence: [], durationMs: 5, finishedAt: '2026-01-01T00:00:00Z' };
+function outcome(
+  id: string,
+  status: RecordedOutcome['status'],
+  reason?: string,
+  skipped?: Pick<RecordedOutcome, 'skip' | 'rootCause'>,
+): RecordedOutcome {
+  return { id, status, reason, ...skipped, evidence: [], durationMs: 5, finishedAt: '2026-01-01T00:00:00Z' };
 }
 
 function setup() {
@@ -78,7 +83,10 @@ function setup() {
     outcomes: [
       outcome('PROV-01', 'passed'),
       outcome('SPIRE-01', 'failed', 'no server'),
-      outcome('SPIRE-02', 'skipped', 'blocked by SPIRE-01 (SPIRE Server is running) — failed: no server'),
+      outcome('SPIRE-02', 'skipped', 'blocked by SPIRE-01 (SPIRE Server is running) — failed: no server', {
+        skip: 'blocked',
+        rootCause: 'SPIRE-01',
+      }),
       outcome('DOCKER-09', 'warned', 'bundle differs'),
     ],
     failOnSeverity: 'critical',
@@ -104,20 +112,26 @@ function setup() {
 }
 
 describe('completeAllureResults', () => {
-  test('every catalogue control has exactly one result afterwards, the not-run ones as skipped "not run"', () => {
+  test('every catalogue control has exactly one result afterwards; not-run ones BLOCKED when required, else skipped', () => {
     const { complete, read } = setup();
     const outcome = complete();
     expect(outcome).toMatchObject({ updated: 4, synthetic: CONTROLS.length - 4, redacted: [] });
     const results = read();
     expect([...results.keys()].sort()).toEqual(CONTROLS.map((c) => c.id).sort());
     const pod = results.get('POD-01');
-    expect(pod).toMatchObject({ status: 'skipped', statusDetails: { message: 'not run' } });
+    expect(pod?.status).toBe('failed');
+    expect(pod?.statusDetails.message).toMatch(/^BLOCKED \(not-run; severity critical is at or above fail-on critical/);
+    expect(results.get('POD-07')).toMatchObject({
+      status: 'skipped',
+      statusDetails: { message: expect.stringMatching(/^not-run: not run/) },
+    });
     expect(pod?.labels).toEqual(
       expect.arrayContaining([
         { name: 'epic', value: 'Phase 3: Kubernetes SPIRE Integration' },
         { name: 'feature', value: '70 In-pod identity and mTLS' },
         { name: 'story', value: `POD-01 ${CONTROLS.find((c) => c.id === 'POD-01')?.title}` },
-        { name: 'failureCategory', value: 'not-run' },
+        { name: 'failureCategory', value: 'blocked' },
+        { name: 'controlStatus', value: 'BLOCKED' },
       ]),
     );
   });
@@ -138,7 +152,7 @@ describe('completeAllureResults', () => {
     }
   });
 
-  test('FAIL is a failed result in its category; WARN is shown as a failure; a skip keeps its reason', () => {
+  test('FAIL is a failed result in its category; WARN is shown as a failure; BLOCKED names its root cause', () => {
     const { complete, read } = setup();
     complete();
     const results = read();
@@ -153,10 +167,11 @@ describe('completeAllureResults', () => {
         { name: 'controlStatus', value: 'WARN' },
       ]),
     );
-    const skipped = results.get('SPIRE-02');
-    expect(skipped?.status).toBe('skipped');
-    expect(skipped?.statusDetails.message).toMatch(/^blocked by SPIRE-01 \(SPIRE Server is running\)/);
-    expect(skipped?.statusDetails.message).toContain('Remediation:');
+    const blocked = results.get('SPIRE-02');
+    expect(blocked?.status).toBe('failed');
+    expect(blocked?.statusDetails.message).toMatch(/^BLOCKED \(blocked; .*\): blocked by SPIRE-01 \(SPIRE Server/);
+    expect(blocked?.statusDetails.message).toContain('Remediation: SPIRE-01 is the root cause:');
+    expect(blocked?.labels).toContainEqual({ name: 'skip', value: 'blocked' });
   });
 
   test('is idempotent (npm run report may run it again)', () => {
@@ -187,7 +202,8 @@ describe('completeAllureResults', () => {
     expect(observed.size).toBe(CONTROLS.length);
     expect(observed.get('SPIRE-01')).toMatchObject({ state: 'failed' });
     expect(observed.get('PROV-01')).toMatchObject({ state: 'passed' });
-    expect(observed.get('POD-01')).toMatchObject({ state: 'skipped', message: 'not run' });
+    expect(observed.get('POD-01')).toMatchObject({ state: 'skipped', message: expect.stringMatching(/^BLOCKED/) });
+    expect(observed.get('POD-07')).toMatchObject({ state: 'skipped', message: expect.stringMatching(/^not-run/) });
   });
 });
 

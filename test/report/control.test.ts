@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { CONTROLS } from '../../lib/controls.ts';
 import { filesWithPrivateKeys } from '../../lib/report/allure-results.ts';
+import { severityAtLeast } from '../../lib/report/matrix.ts';
 import {
   allureResults,
   attachmentNames,
@@ -32,6 +33,11 @@ function scenario(name: string, reportsDir: string, env: Record<string, string> 
 
 describe('a run with FAIL, WARN, blocked and hanging controls', () => {
   const reports = scratchReports('fixture-mixed');
+  // Judged: PROV-01..03, HOST-01 (PASS), PROV-02, HOST-06, HOST-07 (FAIL), HOST-04 (WARN), all required but HOST-04;
+  // every other required control was never judged (BLOCKED), the rest is SKIP.
+  const required = CONTROLS.filter((control) => severityAtLeast(control.severity, 'critical')).length;
+  const blocked = required - 6;
+  const skipped = CONTROLS.length - 7 - blocked;
   let run: ChildRun;
   beforeAll(async () => {
     run = await scenario('mixed', reports);
@@ -43,9 +49,12 @@ describe('a run with FAIL, WARN, blocked and hanging controls', () => {
 
   test('the console ends with the matrix summary and the plain counts line', () => {
     const lines = run.output.trimEnd().split('\n');
-    expect(lines.at(-1)).toBe(`3 passed, 4 failed, ${CONTROLS.length - 7} skipped`);
+    expect(lines.at(-1)).toBe(`3 passed, ${4 + blocked} failed, ${skipped} skipped`);
     expect(run.output).toContain('== Remediations ==');
-    expect(run.output).toMatch(/3 checks PASS\n3 checks FAIL\n1 checks WARN\n\d+ checks SKIP/);
+    expect(run.output).toContain(
+      `3 checks PASS\n3 checks FAIL\n1 checks WARN\n${blocked} checks BLOCKED\n${skipped} checks SKIP`,
+    );
+    expect(run.output).toContain('root cause PROV-02: PROV-04');
     expect(run.output.lastIndexOf('== Summary total ==')).toBeGreaterThan(run.output.lastIndexOf('Test Files'));
   });
 
@@ -57,18 +66,20 @@ describe('a run with FAIL, WARN, blocked and hanging controls', () => {
       'PROV-01': 'PASS',
       'PROV-02': 'FAIL',
       'PROV-03': 'PASS',
-      'PROV-04': 'SKIP',
+      'PROV-04': 'BLOCKED',
       'HOST-01': 'PASS',
       'HOST-04': 'WARN',
       'HOST-06': 'FAIL',
       'HOST-07': 'FAIL',
-      'SPIRE-01': 'SKIP',
+      'SPIRE-01': 'BLOCKED',
+      'POD-07': 'SKIP',
     });
     const rows = new Map(doc.rows.map((row) => [row.id, row]));
     expect(rows.get('PROV-04')?.reason).toMatch(
       /^blocked by PROV-02 \(Docker engine is running\) — failed: connect ECONNREFUSED/,
     );
-    expect(rows.get('SPIRE-01')?.reason).toBe('not run');
+    expect(rows.get('PROV-04')).toMatchObject({ skip: 'blocked', rootCause: 'PROV-02' });
+    expect(rows.get('SPIRE-01')).toMatchObject({ skip: 'not-run', reason: 'not run' });
     expect(rows.get('HOST-06')?.reason).toMatch(/did not finish within \d+ s/);
     expect(rows.get('PROV-02')?.remediation).toBe(CONTROLS.find((c) => c.id === 'PROV-02')?.remediation);
     expect(rows.get('PROV-02')?.diagnostics).toBe('evidence/PROV-02/diagnostics.txt');
@@ -104,12 +115,13 @@ describe('a run with FAIL, WARN, blocked and hanging controls', () => {
     expect(attachmentNames(warn as NonNullable<typeof warn>)).toContain('diagnostics.txt');
   });
 
-  test('a skipped control keeps its reason; labels, steps and parameters are there', () => {
+  test('a blocked control keeps its reason and kind; labels, steps and parameters are there', () => {
     const results = allureResults(reports);
     const blocked = results.get('PROV-04');
-    expect(blocked?.status).toBe('skipped');
-    expect(blocked?.statusDetails?.message).toMatch(/^blocked by PROV-02/);
-    expect(blocked?.description).toMatch(/^Skipped: blocked by PROV-02/);
+    expect(blocked?.status).toBe('failed');
+    expect(blocked?.statusDetails?.message).toMatch(/^BLOCKED \(blocked; .*\): blocked by PROV-02/);
+    expect(blocked?.description).toMatch(/^Skipped \(blocked\): blocked by PROV-02/);
+    expect(results.get('POD-07')?.status).toBe('skipped');
     const passed = results.get('PROV-01');
     expect(passed?.labels).toEqual(
       expect.arrayContaining([
@@ -130,8 +142,10 @@ describe('a run with FAIL, WARN, blocked and hanging controls', () => {
     const junit = parseXml(readFileSync(join(reports, 'junit.xml'), 'utf8'));
     const testcases = descendants(junit, 'testcase');
     expect(testcases).toHaveLength(CONTROLS.length);
-    expect(junit.attributes).toMatchObject({ failures: '3', tests: String(CONTROLS.length) });
-    const failed = testcases.filter((tc) => tc.children.some((c) => c.name === 'failure'));
+    expect(junit.attributes).toMatchObject({ failures: String(3 + blocked), tests: String(CONTROLS.length) });
+    const failed = testcases.filter((tc) =>
+      tc.children.some((c) => c.name === 'failure' && c.attributes.type === 'FAIL'),
+    );
     expect(failed.map((tc) => tc.attributes.name?.split(' ')[0])).toEqual(['PROV-02', 'HOST-06', 'HOST-07']);
   });
 
@@ -157,13 +171,21 @@ test('a WARN alone passes the run, and a broken allure CLI is reported without f
   expect(run.code, run.output).toBe(0);
   expect(run.output).toContain('[report] HTML report NOT generated: the allure CLI is not installed');
   expect(run.output).toContain('PASSED with 1 warning(s) below critical');
-  expect(run.output.trimEnd().split('\n').at(-1)).toBe(`2 passed, 1 failed, ${CONTROLS.length - 3} skipped`);
+  expect(run.output.trimEnd().split('\n').at(-1)).toBe(`${CONTROLS.length - 1} passed, 1 failed, 0 skipped`);
   const doc = readCompliance(reports);
   expect(doc.result).toBe('passed');
   expect(doc.html).toMatchObject({ ok: false });
   expect(doc.rows.find((row) => row.id === 'HOST-04')?.status).toBe('WARN');
   expect(existsSync(join(reports, 'html'))).toBe(false);
   expect(existsSync(join(reports, 'junit.xml'))).toBe(true);
+}, 150_000);
+
+test('a WARN prerequisite does not block its dependents: POD-03 WARN, POD-04 … POD-09 and MESH-01 judged', async () => {
+  const reports = scratchReports('fixture-warn-prerequisite');
+  const run = await scenario('warn-prerequisite', reports);
+  expect(run.code, run.output).toBe(0);
+  const status = Object.fromEntries(readCompliance(reports).rows.map((row) => [row.id, row.status]));
+  expect(status).toMatchObject({ 'POD-03': 'WARN', 'POD-04': 'PASS', 'POD-09': 'PASS', 'MESH-01': 'PASS' });
 }, 150_000);
 
 test('a worker that dies mid-control still leaves the full matrix, the dead control as FAIL', async () => {
@@ -177,5 +199,6 @@ test('a worker that dies mid-control still leaves the full matrix, the dead cont
   expect(rows.get('HOST-01')).toMatchObject({ status: 'FAIL' });
   expect(rows.get('HOST-01')?.reason).toMatch(/^the run stopped while HOST-01 was running: .*SIGKILL/);
   expect(rows.get('HOST-02')?.reason).toMatch(/^not run \(the run stopped: /);
-  expect(run.output.trimEnd().split('\n').at(-1)).toMatch(/^1 passed, 1 failed, \d+ skipped$/);
+  expect(rows.get('HOST-02')).toMatchObject({ status: 'BLOCKED', skip: 'not-run' });
+  expect(run.output.trimEnd().split('\n').at(-1)).toMatch(/^1 passed, \d+ failed, \d+ skipped$/);
 }, 150_000);

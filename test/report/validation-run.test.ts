@@ -29,7 +29,13 @@ import {
 } from './helpers.ts';
 
 const SCREENSHOTS = join(REPO_ROOT, 'reports', 'screenshots');
-const ALLURE_STATUS: Record<MatrixStatus, string> = { PASS: 'passed', FAIL: 'failed', WARN: 'failed', SKIP: 'skipped' };
+const ALLURE_STATUS: Record<MatrixStatus, string> = {
+  PASS: 'passed',
+  FAIL: 'failed',
+  WARN: 'failed',
+  BLOCKED: 'failed',
+  SKIP: 'skipped',
+};
 
 /** Opens the report, checks every catalogue control is there with the matrix's status, keeps a screenshot. */
 async function lookAtReport(reportsDir: string, screenshot: string): Promise<{ browser: Browser; text: string }> {
@@ -78,10 +84,11 @@ describe('a deliberately broken run: no SPIRE server where spire.mode=existing l
     const remediations = run.output.slice(run.output.lastIndexOf('== Remediations =='));
     expect(remediations).toContain(`remediation: ${CONTROLS.find((c) => c.id === 'SPIRE-01')?.remediation}`);
     expect(remediations).toContain('diagnostics:');
-    expect(run.output.trimEnd().split('\n').at(-1)).toMatch(/^\d+ passed, 1 failed, \d+ skipped$/);
+    expect(run.output).toMatch(/^root cause SPIRE-01: SPIRE-02, SPIRE-03, /m);
+    expect(run.output.trimEnd().split('\n').at(-1)).toMatch(/^\d+ passed, \d+ failed, \d+ skipped$/);
   });
 
-  test('SPIRE-01 is FAIL with its remediation and diagnostics; every dependent is SKIP naming SPIRE-01', () => {
+  test('SPIRE-01 is FAIL with its remediation and diagnostics; every dependent is BLOCKED naming SPIRE-01', () => {
     const doc = readCompliance(reports);
     expect(doc.rows.map((row) => row.id)).toEqual(CONTROLS.map((control) => control.id));
     const rows = new Map(doc.rows.map((row) => [row.id, row]));
@@ -90,11 +97,11 @@ describe('a deliberately broken run: no SPIRE server where spire.mode=existing l
     expect(spire01?.reason).toContain('spire.mode is "existing"');
     expect(spire01?.remediation).toBe(CONTROLS.find((c) => c.id === 'SPIRE-01')?.remediation);
     for (const id of ['SPIRE-02', 'SPIRE-03', 'SPIRE-06', 'REG-01', 'REG-02', 'DOCKER-02', 'DOCKER-08', 'NEG-01']) {
-      expect(rows.get(id)?.status, id).toBe('SKIP');
+      expect(rows.get(id), id).toMatchObject({ status: 'BLOCKED', skip: 'blocked', rootCause: 'SPIRE-01' });
       expect(rows.get(id)?.reason, id).toMatch(
         /^blocked by SPIRE-01 \(SPIRE Server is running\) — failed: no SPIRE server/,
       );
-      expect(rows.get(id)?.remediation, id).toBeTruthy();
+      expect(rows.get(id)?.remediation, id).toMatch(/^SPIRE-01 is the root cause: Start SPIRE/);
     }
     expect(rows.get('PROV-01')?.status).toBe('PASS');
     expect(doc.result).toBe('failed');
@@ -107,7 +114,7 @@ describe('a deliberately broken run: no SPIRE server where spire.mode=existing l
     expect(failure?.attributes.message).toBe(spire01?.remediation);
   });
 
-  test('in Allure: failed with the remediation, the diagnostics attached, dependents skipped with the reason', () => {
+  test('in Allure: failed with the remediation, the diagnostics attached, dependents BLOCKED with the reason', () => {
     const results = allureResults(reports);
     const spire01 = results.get('SPIRE-01');
     expect(spire01?.status).toBe('failed');
@@ -120,8 +127,8 @@ describe('a deliberately broken run: no SPIRE server where spire.mode=existing l
       expect(diagnostics).toContain(title);
     expect(diagnostics).toContain(`/tmp/spire-validation-broken-${process.pid}/api.sock: does not exist`);
     const spire02 = results.get('SPIRE-02');
-    expect(spire02?.status).toBe('skipped');
-    expect(spire02?.statusDetails?.message).toMatch(/^blocked by SPIRE-01/);
+    expect(spire02?.status).toBe('failed');
+    expect(spire02?.statusDetails?.message).toMatch(/^BLOCKED \(blocked; .*\): blocked by SPIRE-01/);
     expect(filesWithPrivateKeys(reports)).toEqual([]);
   });
 
@@ -155,7 +162,7 @@ describe('the full validation', () => {
     expect(run.code, run.output.slice(-6000)).toBe(doc.result === 'failed' ? 1 : 0);
     const t = doc.totals;
     expect(run.output.trimEnd().split('\n').at(-1)).toBe(
-      `${t.PASS} passed, ${t.FAIL + t.WARN} failed, ${t.SKIP} skipped`,
+      `${t.PASS} passed, ${t.FAIL + t.WARN + t.BLOCKED} failed, ${t.SKIP} skipped`,
     );
     expect(doc.rows.map((row) => row.id)).toEqual(CONTROLS.map((control) => control.id));
     // The Docker phase ran to the end: its evidence is there.

@@ -2,10 +2,19 @@
 // SPIRE, Docker or a cluster.
 //   mixed      PASS, FAIL (thrown error and failed expect), WARN, a blocked SKIP, a hanging control that the
 //              deadline turns into a FAIL with diagnostics, a refused private key, a test outside the catalogue
-//   warn-only  PASS and one WARN: the run passes
+//   warn-only  every control PASS but one WARN (HOST-04): the run passes
+//   warn-prerequisite  every control PASS but POD-03 WARN: its dependents (POD-04 … POD-09) are still judged
 //   crash      the worker dies in the middle of a control
 import { expect } from 'vitest';
-import { control, phaseTest } from '../../../fixtures/control.ts';
+import { type ControlContext, control, phaseTest } from '../../../fixtures/control.ts';
+import { CONTROLS } from '../../../lib/controls.ts';
+
+/** A fake body that passes and hands on a stand-in for each handle the catalogue says the control provides. */
+function passing(id: string) {
+  return async ({ provide }: ControlContext) => {
+    for (const handle of CONTROLS.find((c) => c.id === id)?.provides ?? []) provide(handle, {} as never);
+  };
+}
 
 const scenario = process.env.FIXTURE_SCENARIO ?? 'mixed';
 
@@ -20,7 +29,7 @@ if (scenario === 'mixed') {
     throw new Error('connect ECONNREFUSED /var/run/docker.sock');
   });
 
-  control('PROV-03', async ({ evidence }) => {
+  control('PROV-03', async ({ evidence, provide }) => {
     const key = ['-----BEGIN', 'PRIVATE KEY-----\nMIIEvQIBADANBg\n-----END', 'PRIVATE KEY-----'].join(' ');
     const refused = await evidence('svid.0.key', key).then(
       () => 'kept',
@@ -28,6 +37,7 @@ if (scenario === 'mixed') {
     );
     await evidence('refusal.txt', refused);
     expect(refused).toContain('contains private key material');
+    provide('spireBinaries', { server: '/nowhere/spire-server', agent: '/nowhere/spire-agent' });
   });
 
   // Blocked by PROV-02.
@@ -52,11 +62,15 @@ if (scenario === 'mixed') {
   phaseTest('a helper test outside the catalogue', () => {});
 }
 
-if (scenario === 'warn-only') {
-  control('HOST-01', async () => {});
-  control('HOST-04', async () => {
-    throw new Error('swap is on');
-  });
+const warnOn = { 'warn-only': 'HOST-04', 'warn-prerequisite': 'POD-03' }[scenario];
+if (warnOn) {
+  for (const { id } of CONTROLS) {
+    if (id !== warnOn) control(id, passing(id));
+    else
+      control(id, async () => {
+        throw new Error(`${id} fails in this scenario`);
+      });
+  }
 }
 
 if (scenario === 'crash') {
