@@ -18,8 +18,8 @@ import {
   verify,
 } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
-import { parseSpiffeId, type SpiffeId, SpiffeIdError } from '../workload/src/spiffe-id.ts';
 import { certificateNames, decodePem, describeKeyLabel, safeLabel } from './pem.ts';
+import { parseSpiffeId, type SpiffeId, SpiffeIdError } from './spiffe-id.ts';
 
 export interface SvidInput {
   /** PEM certificates, leaf first, then intermediates (svid.0.pem). */
