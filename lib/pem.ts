@@ -1,4 +1,5 @@
 // PEM text (RFC 7468): blocks, their labels, their decoded bodies. Nothing here ever echoes key material.
+import { containsSecret } from './redact.ts';
 
 export interface PemBlock {
   /** The label after BEGIN, e.g. 'CERTIFICATE' or 'PRIVATE KEY'. */
@@ -59,7 +60,7 @@ export function decodePem(text: string): PemDecodeResult {
  * private key (the suite's reports are searched for it as a leak check).
  */
 export function safeLabel(label: string): string {
-  if (/PRIVATE KEY/.test(label)) return `private key (${describeKeyLabel(label)})`;
+  if (containsSecret(label)) return `private key (${describeKeyLabel(label)})`;
   return label.replace(/[^A-Za-z0-9 ._-]/g, '?').slice(0, 60);
 }
 
@@ -75,6 +76,6 @@ export function describeKeyLabel(label: string): string {
     case 'RSA PRIVATE KEY':
       return 'PKCS#1';
     default:
-      return /PRIVATE KEY/.test(label) ? 'unknown encoding' : '';
+      return containsSecret(label) ? 'unknown encoding' : '';
   }
 }
