@@ -7,7 +7,7 @@
 // reports are searched for the marker as the leak check.
 
 /** The text every private-key PEM label ends with; reports are checked for it. */
-export const SECRET_MARKER = 'PRIVATE KEY';
+const SECRET_MARKER = 'PRIVATE KEY';
 
 /** A private-key PEM block: BEGIN to its END, or to the end of the text when the END line was cut off. */
 const PRIVATE_KEY_BLOCK = /-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----[\s\S]*?(?:-----END \1PRIVATE KEY-----|$)/g;
@@ -17,7 +17,7 @@ const PRIVATE_KEY_TAIL = /(?:^|\n)(?:[A-Za-z0-9+/=]+\r?\n)*-----END [A-Z0-9 ]*PR
 /** What a removed block is replaced with. */
 export const REDACTED_BLOCK = '[private key removed]';
 /** What a stray marker outside a block is replaced with. */
-export const REDACTED_MARKER = 'PRIVATE-KEY-REMOVED';
+const REDACTED_MARKER = 'PRIVATE-KEY-REMOVED';
 
 /** True when the text (or bytes) carry private key material or its marker. */
 export function containsSecret(content: string | Buffer): boolean {

@@ -11,11 +11,11 @@
 // The scheme must be written in lowercase, as every SPIFFE implementation emits it (§2.4 calls it case-insensitive,
 // but §2.1 requires the trust domain in lowercase, and a judge compares IDs as exact strings).
 
-export const SPIFFE_SCHEME_PREFIX = 'spiffe://';
+const SPIFFE_SCHEME_PREFIX = 'spiffe://';
 /** SPIFFE-ID §2.3. */
-export const MAX_SPIFFE_ID_BYTES = 2048;
+const MAX_SPIFFE_ID_BYTES = 2048;
 /** SPIFFE-ID §2.3 (RFC 3986 host limit). */
-export const MAX_TRUST_DOMAIN_BYTES = 255;
+const MAX_TRUST_DOMAIN_BYTES = 255;
 
 export interface SpiffeId {
   /** The ID exactly as given. */
