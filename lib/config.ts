@@ -2,7 +2,7 @@
 // variables override the file. Everything is validated before any phase touches the host.
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { parseSpiffeId, SpiffeIdError, validateTrustDomain } from '../workload/src/spiffe-id.ts';
+import { parseSpiffeId, parseTrustDomain, SpiffeIdError } from './spiffe-id.ts';
 
 export const PROVIDERS = ['auto', 'minikube', 'local', 'existing'] as const;
 export const ATTESTATION_MODES = ['auto', 'docker', 'k8s'] as const;
@@ -214,22 +214,26 @@ function validate(config: SuiteConfig): string[] {
     check(field, typeof value === 'string' && allowed.includes(value), `must be one of ${allowed.join(', ')}`);
   };
 
-  try {
-    validateTrustDomain(string('trustDomain'));
-  } catch (error) {
-    if (error instanceof SpiffeIdError) problems.push(`trustDomain: ${error.message}`);
-  }
-  try {
-    const id = parseSpiffeId(string('workloadSpiffeId'));
+  const spiffe = (field: string, parse: (text: string) => void) => {
+    const value = string(field);
+    if (!value) return;
+    try {
+      parse(value);
+    } catch (error) {
+      if (!(error instanceof SpiffeIdError)) throw error;
+      problems.push(`${field}: ${error.message}`);
+    }
+  };
+  spiffe('trustDomain', parseTrustDomain);
+  spiffe('workloadSpiffeId', (text) => {
+    const id = parseSpiffeId(text);
     check('workloadSpiffeId', id.path !== '', 'a workload SPIFFE ID must have a path');
     check(
       'workloadSpiffeId',
       id.trustDomain === config.trustDomain,
       `must belong to trust domain "${config.trustDomain}"`,
     );
-  } catch (error) {
-    if (error instanceof SpiffeIdError) problems.push(`workloadSpiffeId: ${error.message}`);
-  }
+  });
   absolutePath('spire.binDir');
   absolutePath('spire.serverSocket');
   absolutePath('spire.agentSocket');

@@ -1,5 +1,5 @@
-// PEM text (RFC 7468) and the few DER details of an X.509 certificate that node:crypto and @peculiar/x509 do not give
-// byte-exactly. Used by the X.509-SVID inspector; nothing here ever echoes key material.
+// PEM text (RFC 7468): blocks, their labels, their decoded bodies. Nothing here ever echoes key material.
+import { containsSecret } from './redact.ts';
 
 export interface PemBlock {
   /** The label after BEGIN, e.g. 'CERTIFICATE' or 'PRIVATE KEY'. */
@@ -60,7 +60,7 @@ export function decodePem(text: string): PemDecodeResult {
  * private key (the suite's reports are searched for it as a leak check).
  */
 export function safeLabel(label: string): string {
-  if (/PRIVATE KEY/.test(label)) return `private key (${describeKeyLabel(label)})`;
+  if (containsSecret(label)) return `private key (${describeKeyLabel(label)})`;
   return label.replace(/[^A-Za-z0-9 ._-]/g, '?').slice(0, 60);
 }
 
@@ -76,64 +76,6 @@ export function describeKeyLabel(label: string): string {
     case 'RSA PRIVATE KEY':
       return 'PKCS#1';
     default:
-      return /PRIVATE KEY/.test(label) ? 'unknown encoding' : '';
+      return containsSecret(label) ? 'unknown encoding' : '';
   }
-}
-
-interface Tlv {
-  tag: number;
-  /** Offset of the content. */
-  start: number;
-  /** Offset just past the content. */
-  end: number;
-}
-
-function readTlv(der: Uint8Array, offset: number, limit: number): Tlv {
-  if (offset + 2 > limit) throw new Error('truncated DER');
-  const tag = der[offset] as number;
-  let length = der[offset + 1] as number;
-  let start = offset + 2;
-  if (length & 0x80) {
-    const count = length & 0x7f;
-    if (count === 0 || count > 4 || start + count > limit) throw new Error('unsupported DER length');
-    length = 0;
-    for (let i = 0; i < count; i++) length = length * 256 + (der[start + i] as number);
-    start += count;
-  }
-  const end = start + length;
-  if (end > limit) throw new Error('truncated DER');
-  return { tag, start, end };
-}
-
-export interface CertificateNames {
-  /** The DER of the issuer Name (tag and length included), as signed. */
-  issuer: Buffer;
-  /** The DER of the subject Name (tag and length included), as signed. */
-  subject: Buffer;
-}
-
-/**
- * The issuer and subject Names of a DER certificate exactly as encoded. RFC 5280 path building compares these; byte
- * equality is what Go's crypto/x509 uses as well.
- */
-export function certificateNames(der: Uint8Array): CertificateNames {
-  const cert = readTlv(der, 0, der.length);
-  const tbs = readTlv(der, cert.start, cert.end);
-  let at = tbs.start;
-  const next = (): { tlv: Tlv; from: number } => {
-    const tlv = readTlv(der, at, tbs.end);
-    const from = at;
-    at = tlv.end;
-    return { tlv, from };
-  };
-  if (next().tlv.tag === 0xa0) next(); // [0] EXPLICIT version, then serialNumber
-  next(); // signature AlgorithmIdentifier
-  const issuer = next();
-  next(); // validity
-  const subject = next();
-  if (issuer.tlv.tag !== 0x30 || subject.tlv.tag !== 0x30) throw new Error('unexpected TBSCertificate layout');
-  return {
-    issuer: Buffer.from(der.subarray(issuer.from, issuer.tlv.end)),
-    subject: Buffer.from(der.subarray(subject.from, subject.tlv.end)),
-  };
 }

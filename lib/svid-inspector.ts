@@ -7,19 +7,22 @@
 // The detail of a 'not-checked' finding names the finding that explains why.
 //
 // Details describe what was seen (names, URIs, flags, dates, fingerprints) and never contain key material or PEM armor.
-import 'reflect-metadata';
+import { createPrivateKey, createPublicKey, type KeyObject, randomBytes, sign, verify } from 'node:crypto';
+import { decodePem, describeKeyLabel, safeLabel } from './pem.ts';
+import { parseSpiffeId, type SpiffeId, SpiffeIdError, tryParseSpiffeId } from './spiffe-id.ts';
 import {
-  createPrivateKey,
-  createPublicKey,
-  type KeyObject,
-  X509Certificate as NodeX509Certificate,
-  randomBytes,
-  sign,
-  verify,
-} from 'node:crypto';
-import * as x509 from '@peculiar/x509';
-import { parseSpiffeId, type SpiffeId, SpiffeIdError } from '../workload/src/spiffe-id.ts';
-import { certificateNames, decodePem, describeKeyLabel, safeLabel } from './pem.ts';
+  type Certificate,
+  describeKey,
+  EKU,
+  ekuName,
+  hasEmptySubject,
+  isSelfIssued,
+  isSignedBy,
+  type KeyUsage,
+  type PemCertificates,
+  readPemCertificates,
+  spiffeUris,
+} from './x509.ts';
 
 export interface SvidInput {
   /** PEM certificates, leaf first, then intermediates (svid.0.pem). */
@@ -148,151 +151,6 @@ export interface SvidReport {
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
-// Parsing
-
-const OID = {
-  subjectAltName: '2.5.29.17',
-  basicConstraints: '2.5.29.19',
-  keyUsage: '2.5.29.15',
-  extKeyUsage: '2.5.29.37',
-  serverAuth: '1.3.6.1.5.5.7.3.1',
-  clientAuth: '1.3.6.1.5.5.7.3.2',
-} as const;
-
-const EKU_NAMES: Record<string, string> = {
-  [OID.serverAuth]: 'serverAuth',
-  [OID.clientAuth]: 'clientAuth',
-  '1.3.6.1.5.5.7.3.3': 'codeSigning',
-  '1.3.6.1.5.5.7.3.4': 'emailProtection',
-  '1.3.6.1.5.5.7.3.8': 'timeStamping',
-  '1.3.6.1.5.5.7.3.9': 'OCSPSigning',
-  '2.5.29.37.0': 'anyExtendedKeyUsage',
-};
-
-const KEY_USAGE_NAMES: ReadonlyArray<readonly [number, string]> = [
-  [x509.KeyUsageFlags.digitalSignature, 'digitalSignature'],
-  [x509.KeyUsageFlags.nonRepudiation, 'nonRepudiation'],
-  [x509.KeyUsageFlags.keyEncipherment, 'keyEncipherment'],
-  [x509.KeyUsageFlags.dataEncipherment, 'dataEncipherment'],
-  [x509.KeyUsageFlags.keyAgreement, 'keyAgreement'],
-  [x509.KeyUsageFlags.keyCertSign, 'keyCertSign'],
-  [x509.KeyUsageFlags.cRLSign, 'cRLSign'],
-  [x509.KeyUsageFlags.encipherOnly, 'encipherOnly'],
-  [x509.KeyUsageFlags.decipherOnly, 'decipherOnly'],
-];
-
-interface ParsedCert {
-  /** 'chain #1 (leaf)', 'chain #2', 'bundle #1': 1-based position in its PEM. */
-  label: string;
-  der: Buffer;
-  node: NodeX509Certificate;
-  subject: string;
-  issuer: string;
-  rawSubject: Buffer;
-  rawIssuer: Buffer;
-  notBefore: Date;
-  notAfter: Date;
-  serial: string;
-  uris: string[];
-  otherSans: string[];
-  /** undefined: no SAN extension. */
-  san: { critical: boolean } | undefined;
-  basic: { ca: boolean; pathLength: number | undefined } | undefined;
-  keyUsage: { flags: number; critical: boolean } | undefined;
-  eku: { oids: string[]; critical: boolean } | undefined;
-}
-
-interface ParsedPem {
-  /** Certificates that parsed, in PEM order. */
-  certs: ParsedCert[];
-  /** Number of PEM blocks seen. */
-  blockCount: number;
-  /** Whether block 1 parsed as a certificate (for the chain: the leaf). */
-  firstParsed: boolean;
-  problems: string[];
-}
-
-function parsePemCertificates(text: string, source: 'chain' | 'bundle'): ParsedPem {
-  const { blocks, problems: pemProblems } = decodePem(text);
-  const problems = [...pemProblems];
-  const certs: ParsedCert[] = [];
-  let firstParsed = false;
-  blocks.forEach((block, i) => {
-    const label = `${source} #${i + 1}${source === 'chain' && i === 0 ? ' (leaf)' : ''}`;
-    if (block.label !== 'CERTIFICATE') {
-      const kind = describeKeyLabel(block.label);
-      problems.push(
-        kind !== ''
-          ? `${label} is a private key (${kind}), not a CERTIFICATE: key material does not belong in this file`
-          : `${label} has label "${safeLabel(block.label)}", expected CERTIFICATE`,
-      );
-      return;
-    }
-    if (block.error !== undefined) {
-      problems.push(`${label}: ${block.error}`);
-      return;
-    }
-    try {
-      const { cert, duplicates } = parseCertificate(block.der, label);
-      certs.push(cert);
-      if (duplicates.length > 0) {
-        problems.push(`${label} repeats extension(s) ${duplicates.join(', ')} (RFC 5280 §4.2 allows one of each)`);
-      }
-      if (i === 0) firstParsed = true;
-    } catch (error) {
-      problems.push(`${label} is not a valid X.509 certificate (${errorText(error)})`);
-    }
-  });
-  return { certs, blockCount: blocks.length, firstParsed, problems };
-}
-
-function parseCertificate(der: Buffer, label: string): { cert: ParsedCert; duplicates: string[] } {
-  const node = new NodeX509Certificate(der);
-  const pec = new x509.X509Certificate(der);
-  const names = certificateNames(der);
-
-  const seen = new Set<string>();
-  const duplicates = new Set<string>();
-  for (const ext of pec.extensions) {
-    if (seen.has(ext.type)) duplicates.add(ext.type);
-    seen.add(ext.type);
-  }
-
-  const sanExt = pec.getExtension(x509.SubjectAlternativeNameExtension);
-  const uris: string[] = [];
-  const otherSans: string[] = [];
-  for (const name of sanExt?.names.items ?? []) {
-    if (name.type === 'url') uris.push(name.value);
-    else otherSans.push(`${name.type.toUpperCase()} ${JSON.stringify(name.value)}`);
-  }
-  const bc = pec.getExtension(x509.BasicConstraintsExtension);
-  const ku = pec.getExtension(x509.KeyUsagesExtension);
-  const eku = pec.getExtension(x509.ExtendedKeyUsageExtension);
-
-  return {
-    cert: {
-      label,
-      der,
-      node,
-      subject: pec.subject,
-      issuer: pec.issuer,
-      rawSubject: names.subject,
-      rawIssuer: names.issuer,
-      notBefore: pec.notBefore,
-      notAfter: pec.notAfter,
-      serial: node.serialNumber.toLowerCase(),
-      uris,
-      otherSans,
-      san: sanExt ? { critical: sanExt.critical } : undefined,
-      basic: bc ? { ca: bc.ca, pathLength: bc.pathLength } : undefined,
-      keyUsage: ku ? { flags: ku.usages, critical: ku.critical } : undefined,
-      eku: eku ? { oids: eku.usages.map(String), critical: eku.critical } : undefined,
-    },
-    duplicates: [...duplicates],
-  };
-}
-
-// ---------------------------------------------------------------------------------------------------------------------
 // Inspection
 
 type Outcome = { status: FindingStatus; detail: string };
@@ -305,13 +163,13 @@ const NO_LEAF = notChecked('no parsed leaf certificate (see SVID-PEM-01)');
 /** Judges an X.509-SVID. Synchronous; never throws for bad input (bad input becomes failed findings). */
 export function inspectSvid(input: SvidInput): SvidReport {
   const now = input.now ?? new Date();
-  const chain = parsePemCertificates(input.chainPem, 'chain');
-  const bundle = parsePemCertificates(input.bundlePem, 'bundle');
+  const chain = readPemCertificates(input.chainPem, (i) => `chain #${i + 1}${i === 0 ? ' (leaf)' : ''}`);
+  const bundle = readPemCertificates(input.bundlePem, (i) => `bundle #${i + 1}`);
   const leaf = chain.firstParsed ? chain.certs[0] : undefined;
   const intermediates = chain.firstParsed ? chain.certs.slice(1) : chain.certs;
   const signing = [...intermediates, ...bundle.certs];
   const leafUri = leaf?.uris.length === 1 ? leaf.uris[0] : undefined;
-  const leafId = leafUri !== undefined ? tryParse(leafUri) : undefined;
+  const leafId = leafUri !== undefined ? tryParseSpiffeId(leafUri) : undefined;
 
   const outcomes = new Map<FindingId, Outcome>();
   const set = (id: FindingId, outcome: Outcome) => outcomes.set(id, outcome);
@@ -362,7 +220,7 @@ export function inspectSvid(input: SvidInput): SvidReport {
   };
 }
 
-function checkPem(parsed: ParsedPem, source: 'chain' | 'bundle'): Outcome {
+function checkPem(parsed: PemCertificates, source: 'chain' | 'bundle'): Outcome {
   if (parsed.blockCount === 0) {
     const extra = parsed.problems.length > 0 ? ` (${parsed.problems.join('; ')})` : '';
     return fail(`no PEM block found in the ${source} PEM${extra}`);
@@ -378,7 +236,7 @@ function checkPem(parsed: ParsedPem, source: 'chain' | 'bundle'): Outcome {
   return pass(plural(count, 'certificate'));
 }
 
-function checkOneUriSan(leaf: ParsedCert): Outcome {
+function checkOneUriSan(leaf: Certificate): Outcome {
   const others = leaf.otherSans.length > 0 ? `; other SANs: ${leaf.otherSans.join(', ')}` : '';
   if (!leaf.san) return fail('no subjectAltName extension');
   if (leaf.uris.length === 1) return pass(`one URI SAN ${quote(leaf.uris[0])}${others}`);
@@ -388,13 +246,13 @@ function checkOneUriSan(leaf: ParsedCert): Outcome {
   );
 }
 
-function noSingleUri(leaf: ParsedCert): Outcome {
+function noSingleUri(leaf: Certificate): Outcome {
   return notChecked(
     `the leaf has ${leaf.uris.length === 0 ? 'no' : leaf.uris.length} URI SANs, not exactly one (see SVID-SAN-01)`,
   );
 }
 
-function checkIdSyntax(leaf: ParsedCert | undefined, uri: string | undefined): Outcome {
+function checkIdSyntax(leaf: Certificate | undefined, uri: string | undefined): Outcome {
   if (!leaf) return NO_LEAF;
   if (uri === undefined) return noSingleUri(leaf);
   try {
@@ -407,7 +265,7 @@ function checkIdSyntax(leaf: ParsedCert | undefined, uri: string | undefined): O
   }
 }
 
-function checkIdPath(leaf: ParsedCert | undefined, uri: string | undefined, id: SpiffeId | undefined): Outcome {
+function checkIdPath(leaf: Certificate | undefined, uri: string | undefined, id: SpiffeId | undefined): Outcome {
   if (!leaf) return NO_LEAF;
   if (uri === undefined) return noSingleUri(leaf);
   if (!id) return notChecked(`${quote(uri)} is not a valid SPIFFE ID (see SVID-ID-01)`);
@@ -417,12 +275,8 @@ function checkIdPath(leaf: ParsedCert | undefined, uri: string | undefined, id: 
   return pass(`path ${quote(id.path)}`);
 }
 
-function isEmptyName(raw: Buffer): boolean {
-  return raw.length === 2 && raw[0] === 0x30 && raw[1] === 0x00;
-}
-
-function checkSanCriticality(leaf: ParsedCert): Outcome {
-  if (!isEmptyName(leaf.rawSubject)) {
+function checkSanCriticality(leaf: Certificate): Outcome {
+  if (!hasEmptySubject(leaf)) {
     const criticality = leaf.san ? (leaf.san.critical ? 'critical' : 'non-critical') : 'absent';
     return pass(
       `subject ${quote(leaf.subject)} is not empty, so the SAN extension may be non-critical (it is ${criticality})`,
@@ -433,43 +287,38 @@ function checkSanCriticality(leaf: ParsedCert): Outcome {
   return pass('subject is empty and the SAN extension is critical');
 }
 
-function checkLeafBasicConstraints(leaf: ParsedCert): Outcome {
+function checkLeafBasicConstraints(leaf: Certificate): Outcome {
   if (!leaf.basic) return pass('basicConstraints absent, so cA is false (RFC 5280 default)');
   if (leaf.basic.ca) return fail('cA=true: the leaf is a CA certificate (leaf certificates MUST NOT have the CA flag)');
   return pass('cA=false');
 }
 
-function keyUsageText(flags: number): string {
-  const names = KEY_USAGE_NAMES.filter(([bit]) => (flags & bit) !== 0).map(([, name]) => name);
-  return names.length > 0 ? names.join(', ') : '(no bits set)';
+function keyUsageText(usages: KeyUsage[]): string {
+  return usages.length > 0 ? usages.join(', ') : '(no bits set)';
 }
 
-function checkKeyUsagePresent(leaf: ParsedCert): Outcome {
+function checkKeyUsagePresent(leaf: Certificate): Outcome {
   if (!leaf.keyUsage) return fail('keyUsage extension absent');
-  const usages = keyUsageText(leaf.keyUsage.flags);
+  const usages = keyUsageText(leaf.keyUsage.usages);
   if (!leaf.keyUsage.critical) return fail(`keyUsage present but not critical (${usages})`);
   return pass(`critical: ${usages}`);
 }
 
-function checkKeyUsageFlag(
-  leaf: ParsedCert | undefined,
-  flag: 'digitalSignature' | 'keyCertSign' | 'cRLSign',
-  wanted: boolean,
-): Outcome {
+function checkKeyUsageFlag(leaf: Certificate | undefined, flag: KeyUsage, wanted: boolean): Outcome {
   if (!leaf) return NO_LEAF;
   if (!leaf.keyUsage) return notChecked('no keyUsage extension (see SVID-KU-01)');
-  const set = (leaf.keyUsage.flags & x509.KeyUsageFlags[flag]) !== 0;
-  const usages = `keyUsage: ${keyUsageText(leaf.keyUsage.flags)}`;
+  const set = leaf.keyUsage.usages.includes(flag);
+  const usages = `keyUsage: ${keyUsageText(leaf.keyUsage.usages)}`;
   if (set === wanted) return pass(`${flag} ${set ? 'set' : 'not set'} (${usages})`);
   return fail(`${flag} ${set ? 'set' : 'not set'} (${usages})`);
 }
 
-function checkEku(leaf: ParsedCert): Outcome {
+function checkEku(leaf: Certificate): Outcome {
   if (!leaf.eku) return pass('extendedKeyUsage absent: allowed, but leaf SVIDs SHOULD include it');
-  const names = leaf.eku.oids.map((oid) => EKU_NAMES[oid] ?? oid);
+  const names = leaf.eku.oids.map(ekuName);
   const seen = `${leaf.eku.critical ? 'critical' : 'non-critical'}: ${names.length > 0 ? names.join(', ') : '(empty)'}`;
-  const missing = [OID.serverAuth, OID.clientAuth].filter((oid) => !leaf.eku?.oids.includes(oid));
-  if (missing.length > 0) return fail(`missing ${missing.map((oid) => EKU_NAMES[oid]).join(' and ')} (${seen})`);
+  const missing = [EKU.serverAuth, EKU.clientAuth].filter((oid) => !leaf.eku?.oids.includes(oid));
+  if (missing.length > 0) return fail(`missing ${missing.map(ekuName).join(' and ')} (${seen})`);
   return pass(seen);
 }
 
@@ -477,7 +326,7 @@ function validityText(cert: { notBefore: Date; notAfter: Date }): string {
   return `${cert.notBefore.toISOString()} to ${cert.notAfter.toISOString()}`;
 }
 
-function checkLeafValidity(leaf: ParsedCert, now: Date): Outcome {
+function checkLeafValidity(leaf: Certificate, now: Date): Outcome {
   const at = `at ${now.toISOString()}`;
   const window = `valid ${validityText(leaf)}`;
   if (now < leaf.notBefore) {
@@ -489,7 +338,7 @@ function checkLeafValidity(leaf: ParsedCert, now: Date): Outcome {
   return pass(`${window}; ${at} it expires in ${duration(leaf.notAfter.getTime() - now.getTime())}`);
 }
 
-function checkKey(leaf: ParsedCert | undefined, keyPem: string | undefined): Outcome {
+function checkKey(leaf: Certificate | undefined, keyPem: string | undefined): Outcome {
   if (keyPem === undefined) return notChecked('no private key supplied (keyPem undefined)');
   if (!leaf) return NO_LEAF;
   const { blocks, problems } = decodePem(keyPem);
@@ -533,23 +382,10 @@ function checkKey(leaf: ParsedCert | undefined, keyPem: string | undefined): Out
   return pass(`${keyType} key (${encoding}) matches the leaf: same public key, and a signed random challenge verifies`);
 }
 
-function isSelfIssued(cert: ParsedCert): boolean {
-  return cert.rawSubject.equals(cert.rawIssuer);
-}
-
-function signedBy(child: ParsedCert, issuer: ParsedCert): boolean {
-  if (!child.rawIssuer.equals(issuer.rawSubject)) return false;
-  try {
-    return child.node.verify(issuer.node.publicKey);
-  } catch {
-    return false;
-  }
-}
-
 function checkPath(
-  leaf: ParsedCert | undefined,
-  intermediates: ParsedCert[],
-  bundle: ParsedCert[],
+  leaf: Certificate | undefined,
+  intermediates: Certificate[],
+  bundle: Certificate[],
   now: Date,
 ): Outcome {
   if (!leaf) return NO_LEAF;
@@ -557,14 +393,14 @@ function checkPath(
 
   // Walk up the chain: each certificate must be signed by a bundle CA (then the path is complete) or by the next
   // chain certificate. A bundle CA is preferred so that the shortest path wins, as in common verifiers.
-  const path: ParsedCert[] = [leaf];
-  let anchor: ParsedCert | undefined;
+  const path: Certificate[] = [leaf];
+  let anchor: Certificate | undefined;
   for (let i = 0; ; i++) {
-    const current = path[path.length - 1] as ParsedCert;
-    anchor = bundle.find((ca) => signedBy(current, ca));
+    const current = path[path.length - 1] as Certificate;
+    anchor = bundle.find((ca) => isSignedBy(current, ca));
     if (anchor) break;
     const next = intermediates[i];
-    if (next && signedBy(current, next)) {
+    if (next && isSignedBy(current, next)) {
       path.push(next);
       continue;
     }
@@ -589,7 +425,7 @@ function checkPath(
   // pathLenConstraint (RFC 5280 §6.1.4 (l), (m)): non-self-issued intermediates below each signing certificate.
   const full = [...path, anchor];
   for (let k = 1; k < full.length; k++) {
-    const cert = full[k] as ParsedCert;
+    const cert = full[k] as Certificate;
     const limit = cert.basic?.pathLength;
     if (limit === undefined) continue;
     const below = full.slice(1, k).filter((c) => !isSelfIssued(c)).length;
@@ -607,18 +443,14 @@ function checkPath(
   );
 }
 
-function spiffeUris(cert: ParsedCert): string[] {
-  return cert.uris.filter((uri) => /^spiffe:/i.test(uri));
-}
-
-function caProblems(cert: ParsedCert): string[] {
+function caProblems(cert: Certificate): string[] {
   const problems: string[] = [];
   if (!cert.basic) problems.push('no basicConstraints (so cA is false)');
   else if (!cert.basic.ca) problems.push('cA=false');
   if (!cert.keyUsage) problems.push('no keyUsage extension (keyCertSign required)');
   else {
-    if ((cert.keyUsage.flags & x509.KeyUsageFlags.keyCertSign) === 0) {
-      problems.push(`keyCertSign not set (keyUsage: ${keyUsageText(cert.keyUsage.flags)})`);
+    if (!cert.keyUsage.usages.includes('keyCertSign')) {
+      problems.push(`keyCertSign not set (keyUsage: ${keyUsageText(cert.keyUsage.usages)})`);
     }
     if (!cert.keyUsage.critical && spiffeUris(cert).length > 0) {
       problems.push('keyUsage not critical although the certificate carries a SPIFFE ID (SVIDs MUST mark it critical)');
@@ -627,7 +459,7 @@ function caProblems(cert: ParsedCert): string[] {
   return problems;
 }
 
-function judgeCas(certs: ParsedCert[], noun: string): Outcome {
+function judgeCas(certs: Certificate[], noun: string): Outcome {
   const bad = certs.map((c) => ({ c, problems: caProblems(c) })).filter((x) => x.problems.length > 0);
   if (bad.length > 0) {
     return fail(bad.map(({ c, problems }) => `${c.label} ${quote(c.subject)}: ${problems.join(', ')}`).join('; '));
@@ -639,24 +471,24 @@ function judgeCas(certs: ParsedCert[], noun: string): Outcome {
   );
 }
 
-function checkBundleCas(bundle: ParsedPem): Outcome {
+function checkBundleCas(bundle: PemCertificates): Outcome {
   if (bundle.certs.length === 0) return notChecked('no parsed bundle certificate (see SVID-PEM-02)');
   return judgeCas(bundle.certs, 'bundle certificate');
 }
 
-function checkIntermediateCas(chain: ParsedPem, intermediates: ParsedCert[]): Outcome {
+function checkIntermediateCas(chain: PemCertificates, intermediates: Certificate[]): Outcome {
   if (chain.certs.length === 0) return notChecked('no parsed chain certificate (see SVID-PEM-01)');
   if (intermediates.length === 0) return pass('no intermediates: the chain is the leaf alone');
   return judgeCas(intermediates, 'intermediate');
 }
 
-function checkSigningIdsHaveNoPath(signing: ParsedCert[]): Outcome {
+function checkSigningIdsHaveNoPath(signing: Certificate[]): Outcome {
   if (signing.length === 0) return notChecked('no parsed intermediate or bundle certificate');
   const problems: string[] = [];
   const good: string[] = [];
   for (const cert of signing) {
     for (const uri of spiffeUris(cert)) {
-      const id = tryParse(uri);
+      const id = tryParseSpiffeId(uri);
       if (!id) problems.push(`${cert.label} has ${quote(uri)}, which is not a valid SPIFFE ID (${idError(uri)})`);
       else if (id.path !== '') problems.push(`${cert.label} has ${quote(uri)} with path ${quote(id.path)}`);
       else good.push(`${cert.label} ${quote(uri)}`);
@@ -667,7 +499,11 @@ function checkSigningIdsHaveNoPath(signing: ParsedCert[]): Outcome {
   return pass(`no path: ${good.join(', ')}`);
 }
 
-function checkTrustDomains(leaf: ParsedCert | undefined, leafId: SpiffeId | undefined, signing: ParsedCert[]): Outcome {
+function checkTrustDomains(
+  leaf: Certificate | undefined,
+  leafId: SpiffeId | undefined,
+  signing: Certificate[],
+): Outcome {
   if (!leaf) return NO_LEAF;
   if (leaf.uris.length !== 1) return noSingleUri(leaf);
   if (!leafId) return notChecked('the leaf URI SAN is not a valid SPIFFE ID (see SVID-ID-01)');
@@ -676,7 +512,7 @@ function checkTrustDomains(leaf: ParsedCert | undefined, leafId: SpiffeId | unde
   const foreign: string[] = [];
   for (const cert of signing) {
     for (const uri of spiffeUris(cert)) {
-      const id = tryParse(uri);
+      const id = tryParseSpiffeId(uri);
       if (!id) continue; // judged by SVID-CA-03
       if (id.trustDomain === leafId.trustDomain) matching.push(cert.label);
       else foreign.push(`${cert.label} is in "${id.trustDomain}" (${quote(uri)})`);
@@ -689,14 +525,14 @@ function checkTrustDomains(leaf: ParsedCert | undefined, leafId: SpiffeId | unde
   return pass(`"${leafId.trustDomain}", same as ${matching.join(', ')}`);
 }
 
-function checkExpectedId(leaf: ParsedCert | undefined, uri: string | undefined, expected: string): Outcome {
+function checkExpectedId(leaf: Certificate | undefined, uri: string | undefined, expected: string): Outcome {
   if (!leaf) return NO_LEAF;
   if (uri === undefined) return noSingleUri(leaf);
   if (uri === expected) return pass(`${quote(uri)} as expected`);
   return fail(`leaf has ${quote(uri)}, expected ${quote(expected)}`);
 }
 
-function checkExpectedTrustDomain(leaf: ParsedCert | undefined, id: SpiffeId | undefined, expected: string): Outcome {
+function checkExpectedTrustDomain(leaf: Certificate | undefined, id: SpiffeId | undefined, expected: string): Outcome {
   if (!leaf) return NO_LEAF;
   if (leaf.uris.length !== 1) return noSingleUri(leaf);
   if (!id) return notChecked('the leaf URI SAN is not a valid SPIFFE ID (see SVID-ID-01)');
@@ -708,31 +544,7 @@ function checkExpectedTrustDomain(leaf: ParsedCert | undefined, id: SpiffeId | u
 // ---------------------------------------------------------------------------------------------------------------------
 // Summary and rendering
 
-const CURVES: Record<string, string> = {
-  prime256v1: 'P-256',
-  secp384r1: 'P-384',
-  secp521r1: 'P-521',
-};
-
-function describeKey(key: KeyObject): string {
-  const details = key.asymmetricKeyDetails ?? {};
-  switch (key.asymmetricKeyType) {
-    case 'ec':
-      return `EC ${CURVES[details.namedCurve ?? ''] ?? details.namedCurve ?? '(unknown curve)'}`;
-    case 'rsa':
-      return `RSA ${details.modulusLength ?? '?'}`;
-    case 'rsa-pss':
-      return `RSA-PSS ${details.modulusLength ?? '?'}`;
-    case 'ed25519':
-      return 'Ed25519';
-    case 'ed448':
-      return 'Ed448';
-    default:
-      return key.asymmetricKeyType ?? 'unknown';
-  }
-}
-
-function summarize(leaf: ParsedCert | undefined, chainLength: number, bundleSize: number): SvidSummary {
+function summarize(leaf: Certificate | undefined, chainLength: number, bundleSize: number): SvidSummary {
   let keyType: string | null = null;
   if (leaf) {
     try {
@@ -790,14 +602,6 @@ export function renderSummary(summary: SvidSummary): string {
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Helpers
-
-function tryParse(uri: string): SpiffeId | undefined {
-  try {
-    return parseSpiffeId(uri);
-  } catch {
-    return undefined;
-  }
-}
 
 function idError(uri: string): string {
   try {

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Control } from '../controls.ts';
+import { containsSecret, redactSecrets } from '../redact.ts';
 import { allure2Categories, failureCategory } from './categories.ts';
 import { type Executor, environmentProperties, type RunFacts, resultParameters } from './environment.ts';
 import type { ComplianceMatrix, MatrixRow, ObservedTest } from './matrix.ts';
@@ -130,9 +131,6 @@ export function syntheticResult(control: Control, row: MatrixRow, epic: string, 
   };
 }
 
-const PEM_PRIVATE_KEY = /-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----[\s\S]*?(?:-----END \1PRIVATE KEY-----|$)/g;
-const MARKER = /PRIVATE KEY/g;
-
 /**
  * Removes private key material from every file under `dir` (defence in depth: evidence() already refuses it).
  * Text files get the PEM block replaced; a binary file that contains the marker is emptied. Returns the files changed.
@@ -147,15 +145,10 @@ export function redactPrivateKeys(dir: string): string[] {
       if (stat.isDirectory()) walk(path);
       else if (stat.isFile()) {
         const buffer = readFileSync(path);
-        if (!buffer.includes('PRIVATE KEY')) continue;
+        if (!containsSecret(buffer)) continue;
         const text = buffer.toString('utf8');
         const binary = text.includes('\uFFFD');
-        writeFileSync(
-          path,
-          binary
-            ? '[removed: this file contained private key material]\n'
-            : text.replace(PEM_PRIVATE_KEY, '[private key removed]').replace(MARKER, 'PRIVATE-KEY-REMOVED'),
-        );
+        writeFileSync(path, binary ? '[removed: this file contained private key material]\n' : redactSecrets(text));
         changed.push(path);
       }
     }
@@ -173,7 +166,7 @@ export function filesWithPrivateKeys(dir: string): string[] {
       const path = join(current, name);
       const stat = statSync(path);
       if (stat.isDirectory()) walk(path);
-      else if (stat.isFile() && readFileSync(path).includes('PRIVATE KEY')) found.push(path);
+      else if (stat.isFile() && containsSecret(readFileSync(path))) found.push(path);
     }
   };
   walk(dir);

@@ -55,14 +55,21 @@ describe('configuration', () => {
   test.each([
     [
       { SPIRE_VALIDATION_WORKLOAD_ID: 'https://example.org/x' },
-      /^workloadSpiffeId: SPIFFE ID must start with "spiffe:\/\/"/,
+      /^workloadSpiffeId: a SPIFFE ID must start with "spiffe:\/\/" \(seen: scheme "https"\) \(SPIFFE-ID §2\)/,
     ],
     [
       { SPIRE_VALIDATION_WORKLOAD_ID: 'spiffe://example.org' },
       /^workloadSpiffeId: a workload SPIFFE ID must have a path/,
     ],
     [{ SPIRE_VALIDATION_WORKLOAD_ID: 'spiffe://other.org/x' }, /^workloadSpiffeId: must belong to trust domain/],
-    [{ SPIRE_VALIDATION_TRUST_DOMAIN: 'Example.ORG' }, /^trustDomain: trust domain may only contain lowercase/],
+    [
+      { SPIRE_VALIDATION_TRUST_DOMAIN: 'Example.ORG' },
+      /^trustDomain: the trust domain name must be lowercase \(SPIFFE-ID §2\.1\): "Example\.ORG"/,
+    ],
+    [
+      { SPIRE_VALIDATION_TRUST_DOMAIN: 'spiffe://example.org' },
+      /^trustDomain: a trust domain name is the bare host, without "spiffe:\/\/" \(SPIFFE-ID §2\.1\)/,
+    ],
     [{ SPIRE_VALIDATION_AGENT_SOCKET: 'tmp/api.sock' }, /^spire\.agentSocket: must be an absolute path/],
     [{ SPIRE_VALIDATION_PORT: '70000' }, /^workload\.port: must be a port 1-65535/],
     [{ SPIRE_VALIDATION_PORT: 'abc' }, /^workload\.port: must be a port 1-65535/],

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { certificateNames, decodePem, safeLabel } from '../../lib/pem.ts';
-import { createCa, createSvid } from '../support/pki.ts';
+import { decodePem, safeLabel } from '../../lib/pem.ts';
+import { createCa } from '../support/pki.ts';
 
 describe('decodePem', () => {
   test('splits blocks, ignores text between them, keeps labels', async () => {
@@ -29,23 +29,5 @@ describe('decodePem', () => {
     expect(safeLabel('EC PRIVATE KEY')).toBe('private key (SEC1)');
     expect(safeLabel('PRIVATE KEY')).toBe('private key (PKCS#8)');
     expect(safeLabel('X509 CRL')).toBe('X509 CRL');
-  });
-});
-
-describe('certificateNames', () => {
-  test('returns the issuer and subject DER as signed', async () => {
-    const ca = await createCa();
-    const leaf = await createSvid(ca, 'spiffe://example.org/web', { subject: '' });
-    const caNames = certificateNames(ca.der);
-    const leafNames = certificateNames(leaf.der);
-    expect(caNames.subject.equals(caNames.issuer)).toBe(true);
-    expect(leafNames.issuer.equals(caNames.subject)).toBe(true);
-    expect(leafNames.subject.toString('hex')).toBe('3000');
-    expect(Buffer.from(ca.cert.subjectName.toArrayBuffer()).equals(caNames.subject)).toBe(true);
-  });
-
-  test('throws on truncated DER', async () => {
-    const ca = await createCa();
-    expect(() => certificateNames(ca.der.subarray(0, 40))).toThrow(/truncated DER/);
   });
 });

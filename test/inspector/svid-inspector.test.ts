@@ -140,7 +140,8 @@ const ruleCases: RuleCase[] = [
     name: 'a non-spiffe URI',
     fails: 'SVID-ID-01',
     notChecked: ['SVID-ID-02', 'SVID-TD-01'],
-    detail: /must start with "spiffe:\/\/".*"https:\/\/example\.org\/web"/,
+    detail:
+      /^a SPIFFE ID must start with "spiffe:\/\/" \(seen: scheme "https"\) \(SPIFFE-ID §2\): "https:\/\/example\.org\/web"$/,
     build: async () => inputFor(await createSvid(ca, 'https://example.org/web')),
   },
   {
@@ -153,14 +154,15 @@ const ruleCases: RuleCase[] = [
     name: 'an uppercase trust domain',
     fails: 'SVID-ID-01',
     notChecked: ['SVID-ID-02', 'SVID-TD-01'],
-    detail: /trust domain may only contain lowercase .*"Example\.org"/,
+    detail: /^the trust domain name must be lowercase \(SPIFFE-ID §2\.1\): "spiffe:\/\/Example\.org\/web"$/,
     build: async () => inputFor(await createSvid(ca, 'spiffe://Example.org/web')),
   },
   {
     name: 'a ".." path segment',
     fails: 'SVID-ID-01',
     notChecked: ['SVID-ID-02', 'SVID-TD-01'],
-    detail: /must not have "\." or "\.\." segments: "spiffe:\/\/example\.org\/a\/\.\.\/b"/,
+    detail:
+      /must not have "\." or "\.\." segments; it has "\.\." \(SPIFFE-ID §2\.2\): "spiffe:\/\/example\.org\/a\/\.\.\/b"$/,
     build: async () => inputFor(await createSvid(ca, 'spiffe://example.org/a/../b')),
   },
   {
