@@ -96,3 +96,17 @@ export interface RunFactsRecord {
   attestation?: string;
   kubeconfig?: string;
 }
+
+/** The cluster provider a run chose and why the others were passed over (fixtures/cluster/provider.ts). */
+export interface ClusterProviderRecord {
+  requested?: string;
+  served?: string;
+  passedOver?: Array<{ name: string; reasons: string[] }>;
+  kubeconfig?: string;
+  at?: string;
+}
+
+/** Which source served each component (fixtures/artifacts). */
+export interface ArtifactsRecord {
+  artifacts?: unknown[];
+}

@@ -4,21 +4,16 @@
 // timeout. The cluster is the one in cluster.kubeconfig (SPIRE_VALIDATION_KUBECONFIG), else the one the last run
 // recorded in <reports>/run/cluster-provider.json; without either, the Kubernetes checks say "no cluster configured".
 //   npm run diagnose [-- --only spire-sockets,logs] [--timeout 10]
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { COLLECTOR_NAMES, collectDiagnostics, renderDiagnostics } from '../fixtures/diagnostics.ts';
 import { loadConfigOrExplain, type SuiteConfig } from '../lib/config.ts';
+import { type ClusterProviderRecord, readRunFile } from '../lib/run-files.ts';
 
 /** The kubeconfig the last run used, when it still exists. */
 function lastRunKubeconfig(config: SuiteConfig): string | undefined {
-  const record = join(config.reportsDir, 'run', 'cluster-provider.json');
-  try {
-    const { kubeconfig } = JSON.parse(readFileSync(record, 'utf8')) as { kubeconfig?: string };
-    return kubeconfig && existsSync(kubeconfig) ? kubeconfig : undefined;
-  } catch {
-    return undefined;
-  }
+  const kubeconfig = readRunFile<ClusterProviderRecord>(config.reportsDir, 'clusterProvider')?.kubeconfig;
+  return kubeconfig && existsSync(kubeconfig) ? kubeconfig : undefined;
 }
 
 async function main(): Promise<number> {

@@ -6,6 +6,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { hostname, release } from 'node:os';
 import { join } from 'node:path';
 import type { SuiteConfig } from '../config.ts';
+import { type ArtifactsRecord, type ClusterProviderRecord, type RunFactsRecord, readRunFile } from '../run-files.ts';
 
 /** The artifact layer's record of one component (fixtures/artifacts/types.ts ArtifactRecord), as read back. */
 export interface ArtifactFact {
@@ -65,7 +66,7 @@ export function readArtifacts(reportsDir: string): ArtifactFact[] {
       for (const file of readdirSync(dir).filter((name) => name.endsWith('.json'))) add(readJson(join(dir, file)));
     }
   }
-  const report = readJson(join(reportsDir, 'run', 'artifacts.json')) as { artifacts?: unknown[] } | undefined;
+  const report = readRunFile<ArtifactsRecord>(reportsDir, 'artifacts');
   for (const record of report?.artifacts ?? []) add(record);
   return [...byComponent.values()].sort((a, b) => a.component.localeCompare(b.component));
 }
@@ -108,7 +109,7 @@ interface ProviderRecord {
 
 /** The cluster provider this run chose (reports/run/cluster-provider.json), if it was written during this run. */
 export function readProviderRecord(reportsDir: string, since: number): ProviderRecord | undefined {
-  const record = readJson(join(reportsDir, 'run', 'cluster-provider.json')) as ProviderRecord | undefined;
+  const record = readRunFile<ClusterProviderRecord>(reportsDir, 'clusterProvider');
   if (!record?.served) return undefined;
   const at = record.at ? Date.parse(record.at) : Number.NaN;
   return Number.isFinite(at) && at >= since - 1000 ? record : undefined;
@@ -116,9 +117,7 @@ export function readProviderRecord(reportsDir: string, since: number): ProviderR
 
 /** What the worker recorded about the run (fixtures/control.ts: run/run-facts.json), if written during this run. */
 export function readWorkerFacts(reportsDir: string, since: number): ProviderRecord | undefined {
-  const record = readJson(join(reportsDir, 'run', 'run-facts.json')) as
-    | (ProviderRecord & { provider?: string })
-    | undefined;
+  const record = readRunFile<RunFactsRecord>(reportsDir, 'runFacts');
   const at = record?.at ? Date.parse(record.at) : Number.NaN;
   if (!record || !Number.isFinite(at) || at < since - 1000) return undefined;
   return { served: record.provider, runtime: record.runtime, attestation: record.attestation, at: record.at };
