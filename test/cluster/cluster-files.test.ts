@@ -23,17 +23,16 @@ import {
   parseCapEff,
   parseDefaultRouteInterfaces,
   parseIpLinks,
-  parseIptablesSave,
   parseMountinfo,
   parseNftTables,
   parseShimCommand,
   primaryIpv4,
   shimSocketPath,
-  splitRule,
 } from '../../fixtures/cluster/hostnet.ts';
 import { writeKubeconfig } from '../../fixtures/cluster/kubeconfig.ts';
 import { localLayout, nodeNameFromHostname } from '../../fixtures/cluster/local.ts';
 import { apiserverSans, generateClusterPki, writeClusterPki } from '../../fixtures/cluster/pki.ts';
+import { parseIptablesSave, splitRule } from '../../fixtures/iptables.ts';
 
 describe('cluster PKI', async () => {
   const pki = await generateClusterPki({ nodeName: 'vm', nodeIp: '192.0.2.2', serviceIp: '10.96.0.1' });
