@@ -37,6 +37,8 @@ function fake(name: ProviderName, ok: boolean, reasons: string[] = []): ClusterP
     defaultAttestation: () => 'k8s',
     ownedControls: () => [],
     skippedControls: () => [],
+    ports: () => [],
+    ownPids: () => new Set(),
   };
 }
 
