@@ -30,7 +30,7 @@ import {
   shimSocketPath,
 } from '../../fixtures/cluster/hostnet.ts';
 import { writeKubeconfig } from '../../fixtures/cluster/kubeconfig.ts';
-import { localLayout, nodeNameFromHostname } from '../../fixtures/cluster/local.ts';
+import { localLayout, nodeNameFromHostname } from '../../fixtures/cluster/local/layout.ts';
 import { apiserverSans, generateClusterPki, writeClusterPki } from '../../fixtures/cluster/pki.ts';
 import { parseIptablesSave, splitRule } from '../../fixtures/iptables.ts';
 
