@@ -1,7 +1,6 @@
 // Phase 10: host preparation, the seed's complete_k8s_setup.sh as checks that fix what they may (each fix is logged
 // with the previous value). Skipped with the reason on providers that do not own the host (an existing cluster).
 import { expect } from 'vitest';
-import { LocalProvider } from '../fixtures/cluster/local.ts';
 import { clusterProvider, ownPids } from '../fixtures/cluster-context.ts';
 import { control } from '../fixtures/control.ts';
 import {
@@ -37,6 +36,5 @@ hostControl('HOST-05', (_, log) => checkTools(realHostProbe, log));
 hostControl('HOST-06', () => checkDisk(realHostProbe, '/var/lib'));
 hostControl('HOST-07', async (run) => {
   const cluster = await clusterProvider(run);
-  const ports = cluster instanceof LocalProvider ? cluster.ports() : [10250];
-  return checkPorts(realHostProbe, ports, ownPids(run));
+  return checkPorts(realHostProbe, cluster.ports(), ownPids(run));
 });

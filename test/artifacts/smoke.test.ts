@@ -18,7 +18,8 @@ import {
   versions,
 } from '../../fixtures/artifacts/index.ts';
 import { ensureDockerEngine } from '../../fixtures/docker-engine.ts';
-import { Ledger, stopProcess } from '../../fixtures/ledger.ts';
+import { Ledger } from '../../fixtures/ledger.ts';
+import { stopProcess } from '../../fixtures/pids.ts';
 import { loadConfig, type SuiteConfig } from '../../lib/config.ts';
 import { closedPort, removeTempDirs, tempDir } from './helpers.ts';
 

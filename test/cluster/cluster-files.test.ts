@@ -23,17 +23,18 @@ import {
   parseCapEff,
   parseDefaultRouteInterfaces,
   parseIpLinks,
-  parseIptablesSave,
   parseMountinfo,
   parseNftTables,
   parseShimCommand,
   primaryIpv4,
   shimSocketPath,
-  splitRule,
 } from '../../fixtures/cluster/hostnet.ts';
 import { writeKubeconfig } from '../../fixtures/cluster/kubeconfig.ts';
-import { localLayout, nodeNameFromHostname } from '../../fixtures/cluster/local.ts';
-import { apiserverSans, generateClusterPki, writeClusterPki } from '../../fixtures/cluster/pki.ts';
+import { COMPONENTS, type LaunchContext } from '../../fixtures/cluster/local/components.ts';
+import { localLayout, nodeNameFromHostname } from '../../fixtures/cluster/local/layout.ts';
+import { COMPONENT_ORDER } from '../../fixtures/cluster/local/state.ts';
+import { apiserverSans, generateClusterPki, pkiFiles, writeClusterPki } from '../../fixtures/cluster/pki.ts';
+import { parseIptablesSave, splitRule } from '../../fixtures/iptables.ts';
 
 describe('cluster PKI', async () => {
   const pki = await generateClusterPki({ nodeName: 'vm', nodeIp: '192.0.2.2', serviceIp: '10.96.0.1' });
@@ -189,6 +190,31 @@ describe('node configuration files', () => {
     expect(nodeNameFromHostname('VM')).toBe('vm');
     expect(nodeNameFromHostname('My_Host.example.')).toBe('my-host.example');
     expect(nodeNameFromHostname('___')).toBe('spire-k8s-validation-node');
+  });
+
+  test('the components table: each component once, in start order, with arguments made of real values', () => {
+    expect(
+      COMPONENTS.map((c) => c.name),
+      'the launcher starts the components in the order the state and the teardown know',
+    ).toEqual([...COMPONENT_ORDER]);
+    const last = COMPONENTS.at(-1);
+    expect(last?.withNext, `${last?.name} is last: there is nothing to start together with`).toBeFalsy();
+    for (const component of COMPONENTS.filter((c) => !c.withNext)) {
+      expect(component.milestone, `${component.name} is waited for on its own, so it needs a milestone`).toBeTruthy();
+    }
+    const context = {
+      layout: localLayout('/var/lib/x/cluster', '/run/x/cluster'),
+      binaries: { etcd: '/b/etcd', kubeApiserver: '/b/kube-apiserver' },
+      pki: pkiFiles('/var/lib/x/cluster/pki'),
+      nodeName: 'vm',
+      nodeIp: '192.0.2.2',
+      readOnlyPort: 10255,
+      canLowerOomScore: true,
+    } as unknown as LaunchContext;
+    for (const component of COMPONENTS) {
+      const args = component.args(context).join(' ');
+      expect(args, `${component.name}'s arguments name no missing value`).not.toMatch(/undefined|NaN|\[object/);
+    }
   });
 
   test('the rendered kubelet config is YAML the kubelet reads', () => {

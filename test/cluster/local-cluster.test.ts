@@ -30,8 +30,10 @@ import {
   processesMentioning,
   snapshotOurChains,
 } from '../../fixtures/cluster/hostnet.ts';
-import { CNI_CONF_DIR, DEFAULT_RUN_DIR, DEFAULT_WORK_DIR, LocalProvider } from '../../fixtures/cluster/local.ts';
-import { isProcessAlive, Ledger } from '../../fixtures/ledger.ts';
+import { CNI_CONF_DIR, DEFAULT_RUN_DIR, DEFAULT_WORK_DIR } from '../../fixtures/cluster/local/layout.ts';
+import { LocalProvider } from '../../fixtures/cluster/local.ts';
+import { Ledger } from '../../fixtures/ledger.ts';
+import { isProcessAlive } from '../../fixtures/pids.ts';
 import { loadConfig, type SuiteConfig } from '../../lib/config.ts';
 import { waitFor } from '../../lib/wait.ts';
 

@@ -11,10 +11,9 @@ import {
   CLUSTER_CONTROLS,
   type ClusterProvider,
   HOST_CONTROLS,
-  type ProviderFactories,
   type ProviderName,
-  selectProvider,
 } from '../../fixtures/cluster/provider.ts';
+import { type ProviderFactories, selectProvider } from '../../fixtures/cluster/select.ts';
 import { Ledger } from '../../fixtures/ledger.ts';
 import { loadConfig, type SuiteConfig } from '../../lib/config.ts';
 
@@ -38,6 +37,8 @@ function fake(name: ProviderName, ok: boolean, reasons: string[] = []): ClusterP
     defaultAttestation: () => 'k8s',
     ownedControls: () => [],
     skippedControls: () => [],
+    ports: () => [],
+    ownPids: () => new Set(),
   };
 }
 

@@ -15,18 +15,6 @@ const FORBIDDEN = [
   { from: 'fixtures/', to: ['suites/'], why: 'the harness sits below the phases' },
 ] as const;
 
-/**
- * Cycles that exist today and are being removed on the `house` branch (issue 10, item 9). The lead empties this list
- * when merging that branch. A cycle not listed here fails the test, and a listed cycle that no longer exists fails
- * too, so the list can only shrink.
- */
-const KNOWN_CYCLES: readonly string[] = [
-  'fixtures/cluster/existing.ts → fixtures/cluster/provider.ts → fixtures/cluster/existing.ts',
-  'fixtures/cluster/local.ts → fixtures/cluster/provider.ts → fixtures/cluster/local.ts',
-  'fixtures/cluster/minikube.ts → fixtures/cluster/provider.ts → fixtures/cluster/minikube.ts',
-  'fixtures/docker-network.ts → fixtures/ledger.ts → fixtures/docker-network.ts',
-];
-
 /** `a imports b (why)` for every import that crosses a forbidden boundary. */
 function layerViolations(graph: ModuleGraph): string[] {
   const found: string[] = [];
@@ -63,12 +51,9 @@ describe('the project', () => {
     );
   });
 
-  test('no import cycle other than the known ones being removed', () => {
+  test('no import cycle among the project modules', () => {
     const cycles = importCycles(graph.edges);
-    const fresh = cycles.filter((cycle) => !KNOWN_CYCLES.includes(cycle));
-    expect(fresh, `new import cycles (each printed as the chain of imports):\n${fresh.join('\n')}`).toEqual([]);
-    const gone = KNOWN_CYCLES.filter((cycle) => !cycles.includes(cycle));
-    expect(gone, `known cycles that no longer exist: remove them from KNOWN_CYCLES:\n${gone.join('\n')}`).toEqual([]);
+    expect(cycles, `import cycles (each printed as the chain of imports):\n${cycles.join('\n')}`).toEqual([]);
   });
 });
 

@@ -3,7 +3,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { isProcessAlive, Ledger, stopProcess } from '../../fixtures/ledger.ts';
+import { Ledger } from '../../fixtures/ledger.ts';
+import { isProcessAlive, stopProcess } from '../../fixtures/pids.ts';
 import { WaitAborted, WaitTimeoutError, waitFor } from '../../lib/wait.ts';
 
 describe('waitFor', () => {
