@@ -276,6 +276,7 @@ const catalogue: Control[] = [
     severity: 'blocker',
     source: 'Step 3 Expected Output: ✅ Flannel applied',
     requires: ['CLUSTER-04'],
+    providerOwned: true,
     remediation: `Apply manifests/kube-flannel.yaml (server-side) and check the API's answer. ${NODE_NOT_READY}`,
   },
   {

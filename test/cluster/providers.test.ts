@@ -4,18 +4,14 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { ExistingProvider, imageLoadCommand } from '../../fixtures/cluster/existing.ts';
+import { ExistingProvider, imageLoadCommand, podNetworkProblem } from '../../fixtures/cluster/existing.ts';
 import { renderKubeconfig } from '../../fixtures/cluster/kubeconfig.ts';
 import { LocalProvider } from '../../fixtures/cluster/local.ts';
-import {
-  CLUSTER_CONTROLS,
-  type ClusterProvider,
-  HOST_CONTROLS,
-  type ProviderName,
-} from '../../fixtures/cluster/provider.ts';
+import type { ClusterProvider, ProviderName } from '../../fixtures/cluster/provider.ts';
 import { type ProviderFactories, selectProvider } from '../../fixtures/cluster/select.ts';
 import { Ledger } from '../../fixtures/ledger.ts';
 import { loadConfig, type SuiteConfig } from '../../lib/config.ts';
+import { CONTROLS } from '../../lib/controls.ts';
 
 function config(overrides: Partial<SuiteConfig['cluster']> = {}): SuiteConfig {
   const base = loadConfig();
@@ -35,8 +31,7 @@ function fake(name: ProviderName, ok: boolean, reasons: string[] = []): ClusterP
     containerRuntime: () => 'containerd',
     loadImage: async () => {},
     defaultAttestation: () => 'k8s',
-    ownedControls: () => [],
-    skippedControls: () => [],
+    notOwnedControls: () => [],
     ports: () => [],
     ownPids: () => new Set(),
   };
@@ -94,7 +89,7 @@ describe('selectProvider', () => {
     expect(chosen.provider).toBeInstanceOf(LocalProvider);
     expect(chosen.provider.defaultAttestation()).toBe('k8s');
     expect(chosen.provider.containerRuntime()).toBe('containerd');
-    expect(chosen.provider.ownedControls()).toEqual([...HOST_CONTROLS, ...CLUSTER_CONTROLS]);
+    expect(chosen.provider.notOwnedControls()).toEqual([]);
   });
 });
 
@@ -107,7 +102,7 @@ describe('existing provider', () => {
     });
   });
 
-  test('a readable kubeconfig passes; host and cluster-creation controls are skipped with the reason', async () => {
+  test('a readable kubeconfig passes; it owns no provider-ownable control, and stands in for the installs', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'existing-'));
     const file = join(dir, 'kubeconfig');
     writeFileSync(
@@ -123,16 +118,38 @@ describe('existing provider', () => {
     );
     const provider = new ExistingProvider(config({ provider: 'existing', kubeconfig: file }));
     expect(await provider.preflight()).toEqual({ ok: true, reasons: [] });
-    expect(provider.ownedControls()).toEqual([]);
-    const skipped = provider.skippedControls();
-    expect(skipped.map((s) => s.id)).toEqual([...HOST_CONTROLS, ...CLUSTER_CONTROLS]);
-    expect(skipped[0]?.reason).toContain('created elsewhere');
-    expect(skipped[0]?.reason).toContain(file);
+    const notOwned = provider.notOwnedControls();
+    expect(notOwned.map((s) => s.id)).toEqual(CONTROLS.filter((c) => c.providerOwned).map((c) => c.id));
+    expect(notOwned[0]?.reason).toContain('created elsewhere');
+    expect(notOwned[0]?.reason).toContain(file);
+    // What the suite would install, the provider checks instead; the host's own preparation is not applicable.
+    expect(notOwned.filter((c) => c.equivalent).map((c) => c.id)).toEqual(['CLUSTER-02', 'CNI-01']);
   });
 
   test('image loading knows kind and minikube contexts only', () => {
     expect(imageLoadCommand('kind-dev', 'img:1')).toEqual(['kind', 'load', 'docker-image', 'img:1', '--name', 'dev']);
     expect(imageLoadCommand('minikube', 'img:1')).toEqual(['minikube', 'image', 'load', 'img:1']);
     expect(imageLoadCommand('prod', 'img:1')).toBeUndefined();
+  });
+});
+
+describe('existing provider: pod network from the node conditions', () => {
+  const node = (conditions: Array<[string, string, string?]>, podCIDR?: string) => ({
+    spec: { podCIDR },
+    status: { conditions: conditions.map(([type, status, message]) => ({ type, status, reason: 'r', message })) },
+  });
+  test('a Ready node with a pod CIDR has one', () => {
+    expect(podNetworkProblem(node([['Ready', 'True']], '10.244.0.0/24'))).toBeUndefined();
+  });
+  test('NetworkUnavailable, a network plugin that is not ready, or no pod CIDR is named', () => {
+    expect(podNetworkProblem(node([['NetworkUnavailable', 'True', 'no route']], '10.244.0.0/24'))).toMatch(
+      /^NetworkUnavailable=True/,
+    );
+    expect(
+      podNetworkProblem(
+        node([['Ready', 'False', 'container runtime network not ready: cni plugin not initialized']], 'x'),
+      ),
+    ).toMatch(/^Ready=False/);
+    expect(podNetworkProblem(node([['Ready', 'True']]))).toBe('the node has no pod CIDR');
   });
 });

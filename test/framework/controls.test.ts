@@ -131,8 +131,8 @@ describe('catalogue registry', () => {
     expect(problems, problems.join('\n')).toEqual([]);
   });
 
-  test('only host-preparation and cluster-creation controls may be owned by the provider', () => {
+  test('only host preparation, cluster creation and the CNI install may be owned by the provider', () => {
     const owned = CONTROLS.filter((control) => control.providerOwned).map((control) => control.phase);
-    expect(new Set(owned)).toEqual(new Set(['host', 'cluster']));
+    expect(new Set(owned)).toEqual(new Set(['host', 'cluster', 'cni']));
   });
 });
