@@ -15,6 +15,8 @@ export interface RecordedOutcome {
   id: string;
   status: 'passed' | 'failed' | 'warned' | 'skipped';
   reason?: string;
+  /** The remediation of the broken layer under the control that the health gate found (root cause). */
+  remediation?: string;
   evidence: string[];
   durationMs: number;
   finishedAt: string;
@@ -43,7 +45,7 @@ export interface MatrixRow {
   evidence: string[];
   /** The diagnostics collected when it failed, relative to the reports directory. */
   diagnostics?: string;
-  /** The catalogue's remediation, for anything that did not pass. */
+  /** The catalogue's remediation (or the root cause's, when the health gate found one), for anything that did not pass. */
   remediation?: string;
   durationMs?: number;
   finishedAt?: string;
@@ -166,7 +168,7 @@ export function buildMatrix(input: MatrixInput): ComplianceMatrix {
       ...(reason !== undefined && status !== 'PASS' ? { reason } : {}),
       evidence,
       ...(diagnostics ? { diagnostics } : {}),
-      ...(status !== 'PASS' ? { remediation: control.remediation } : {}),
+      ...(status !== 'PASS' ? { remediation: outcome?.remediation ?? control.remediation } : {}),
       ...(outcome ? { durationMs: outcome.durationMs, finishedAt: outcome.finishedAt } : {}),
       ...(!outcome && test?.durationMs !== undefined ? { durationMs: test.durationMs } : {}),
     };

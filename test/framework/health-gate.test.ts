@@ -13,6 +13,7 @@ import {
   rootCauseRemediation,
   runHealthGate,
 } from '../../lib/health-layers.ts';
+import { buildMatrix } from '../../lib/report/matrix.ts';
 
 const NOW = Date.parse('2026-12-01T15:00:00Z');
 const ago = (seconds: number) => new Date(NOW - seconds * 1000).toISOString();
@@ -231,6 +232,30 @@ describe('what a broken kubelet or Flannel reads like', () => {
     );
     expect(result.rootCause?.summary, 'the pending Flannel pod is named').toBe(
       'Flannel pod not Running and Ready: kube-flannel-ds-x Pending, not Ready',
+    );
+  });
+});
+
+describe('the reports show the root cause', () => {
+  test("a recorded root-cause remediation replaces the catalogue's in the matrix", () => {
+    const base = { evidence: [], durationMs: 1, finishedAt: '2026-12-01T15:00:00Z' };
+    const matrix = buildMatrix({
+      outcomes: [
+        {
+          id: 'POD-01',
+          status: 'failed',
+          reason: 'root cause: kubelet …',
+          remediation: 'restart the kubelet',
+          ...base,
+        },
+        { id: 'POD-02', status: 'failed', reason: 'no listening line', ...base },
+      ],
+      failOnSeverity: 'critical',
+    });
+    const row = (id: string) => matrix.rows.find((r) => r.id === id);
+    expect(row('POD-01')?.remediation, "POD-01's row carries the root cause's remediation").toBe('restart the kubelet');
+    expect(row('POD-02')?.remediation, 'without a root cause the catalogue remediation stands').toBe(
+      getControl('POD-02').remediation,
     );
   });
 });
