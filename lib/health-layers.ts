@@ -11,6 +11,7 @@ export const LAYER_KEYS = [
   'apiserver',
   'kubelet',
   'flannel',
+  'nodeReady',
   'spireServer',
   'spireAgent',
   'dockerEntry',
@@ -31,8 +32,10 @@ export const HEALTH_LAYERS: readonly HealthLayer[] = [
   { key: 'docker', name: 'Docker engine', anchor: 'PROV-02', remediationOf: 'PROV-02' },
   { key: 'nodeRuntime', name: "node's container runtime", anchor: 'CLUSTER-03', remediationOf: 'CLUSTER-03' },
   { key: 'apiserver', name: 'Kubernetes API server', anchor: 'CLUSTER-03', remediationOf: 'CLUSTER-03' },
-  { key: 'kubelet', name: 'kubelet and node Ready', anchor: 'CLUSTER-03', remediationOf: 'CNI-04' },
+  { key: 'kubelet', name: 'kubelet', anchor: 'CLUSTER-03', remediationOf: 'CNI-04' },
   { key: 'flannel', name: 'Flannel CNI', anchor: 'CNI-02', remediationOf: 'CNI-02' },
+  // Above Flannel: a node is not Ready while its CNI is missing, and then Flannel is the cause.
+  { key: 'nodeReady', name: 'node Ready', anchor: 'CNI-04', remediationOf: 'CNI-04' },
   { key: 'spireServer', name: 'SPIRE server', anchor: 'SPIRE-02', remediationOf: 'SPIRE-02' },
   { key: 'spireAgent', name: 'SPIRE agent', anchor: 'SPIRE-03', remediationOf: 'SPIRE-04' },
   { key: 'dockerEntry', name: 'registration entry (Docker workload)', anchor: 'REG-01', remediationOf: 'REG-01' },
@@ -65,14 +68,17 @@ export interface ApiserverFacts {
   detail: string;
 }
 
-export interface KubeletFacts {
+export interface NodeReadyFacts {
   node: string;
   nodeFound: boolean;
-  /** The kubelet process, when the cluster runs on this host and the provider knows its PID. */
-  process?: { pid?: number; running: boolean };
   /** The node's Ready condition. */
   ready?: { status: string; reason?: string; message?: string; since?: string };
-  /** renewTime of the node's Lease in kube-node-lease: the kubelet's heartbeat (every 10 s). */
+}
+
+export interface KubeletFacts extends NodeReadyFacts {
+  /** The kubelet process, when the cluster runs on this host and the provider knows its PID. */
+  process?: { pid?: number; running: boolean };
+  /** renewTime of the node's Lease in kube-node-lease: the kubelet's heartbeat (every 10 s); undefined: not readable. */
   leaseRenewedAt?: string;
 }
 
@@ -100,6 +106,7 @@ export interface LayerFacts {
   apiserver: ApiserverFacts;
   kubelet: KubeletFacts;
   flannel: FlannelFacts;
+  nodeReady: NodeReadyFacts;
   spireServer: CommandFacts;
   spireAgent: AgentFacts;
   dockerEntry: EntryFacts;
@@ -131,24 +138,39 @@ function ageSeconds(at: string | undefined, now: number): number | undefined {
   return Number.isNaN(time) ? undefined : Math.round((now - time) / 1000);
 }
 
-function judgeKubelet(facts: KubeletFacts, now: number): Verdict {
-  if (!facts.nodeFound) return broken(`node ${facts.node} is not registered with the API server (no kubelet posts it)`);
+function readyText(facts: NodeReadyFacts): string {
   const ready = facts.ready;
-  const readyText = ready
-    ? `Ready=${ready.status}${ready.since ? ` since ${ready.since}` : ''}${ready.reason ? `: ${ready.reason}` : ''}` +
-      `${ready.message ? ` — ${ready.message}` : ''}`
-    : 'no Ready condition';
+  if (!ready) return 'no Ready condition';
+  return (
+    `Ready=${ready.status}${ready.since ? ` since ${ready.since}` : ''}${ready.reason ? `: ${ready.reason}` : ''}` +
+    `${ready.message ? ` — ${ready.message}` : ''}`
+  );
+}
+
+const notRegistered = (facts: NodeReadyFacts) =>
+  broken(`node ${facts.node} is not registered with the API server (no kubelet posts it)`);
+
+/** Alive: its process runs and it posts status (lease renewed, not NodeStatusUnknown). Ready is the layer above. */
+function judgeKubelet(facts: KubeletFacts, now: number): Verdict {
+  if (!facts.nodeFound) return notRegistered(facts);
   const leaseAge = ageSeconds(facts.leaseRenewedAt, now);
-  const lease = leaseAge === undefined ? 'no lease renewal seen' : `last lease renewal ${leaseAge} s ago`;
+  const lease = leaseAge === undefined ? 'lease not readable' : `last lease renewal ${leaseAge} s ago`;
   const gone = facts.process && !facts.process.running;
-  const stale = leaseAge === undefined || leaseAge > LEASE_STALE_SECONDS || ready?.reason === 'NodeStatusUnknown';
+  const stale =
+    (leaseAge !== undefined && leaseAge > LEASE_STALE_SECONDS) || facts.ready?.reason === 'NodeStatusUnknown';
+  const pid = facts.process?.pid ? ` (PID ${facts.process.pid})` : '';
   if (gone || stale) {
-    const process = gone ? `its process${facts.process?.pid ? ` (PID ${facts.process.pid})` : ''} is gone; ` : '';
-    return broken(`kubelet on node ${facts.node} stopped posting status (${process}${lease}; ${readyText})`);
+    const process = gone ? `its process${pid} is gone; ` : '';
+    return broken(`kubelet on node ${facts.node} stopped posting status (${process}${lease}; ${readyText(facts)})`);
   }
-  if (ready?.status !== 'True')
-    return broken(`kubelet on node ${facts.node} reports the node not Ready (${readyText})`);
-  return ok(`node ${facts.node} ${readyText}; ${lease}`);
+  return ok(`kubelet${pid} on node ${facts.node} posts status; ${lease}`);
+}
+
+function judgeNodeReady(facts: NodeReadyFacts): Verdict {
+  if (!facts.nodeFound) return notRegistered(facts);
+  return facts.ready?.status === 'True'
+    ? ok(`node ${facts.node} ${readyText(facts)}`)
+    : broken(`node ${facts.node} is not Ready (${readyText(facts)})`);
 }
 
 function judgeFlannel(facts: FlannelFacts): Verdict {
@@ -183,6 +205,7 @@ const JUDGES: { [K in LayerKey]: (facts: LayerFacts[K], now: number) => Verdict 
     facts.ready ? ok('the API server is ready') : broken(`the Kubernetes API server is not ready: ${facts.detail}`),
   kubelet: judgeKubelet,
   flannel: judgeFlannel,
+  nodeReady: judgeNodeReady,
   spireServer: (facts) =>
     facts.ok ? ok(firstLine(facts.output)) : broken(`SPIRE server is not healthy: ${firstLine(facts.output)}`),
   spireAgent: (facts) => {

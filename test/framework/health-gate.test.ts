@@ -34,6 +34,7 @@ function healthyFacts(): LayerFacts {
       pods: [{ name: 'kube-flannel-ds-x', phase: 'Running', ready: true }],
       conflist: { path: '/etc/cni/net.d/10-flannel.conflist', present: true },
     },
+    nodeReady: { node: 'node-1', nodeFound: true, ready: { status: 'True', reason: 'KubeletReady', since: ago(300) } },
     spireServer: { ok: true, output: 'Server is healthy.' },
     spireAgent: { ok: true, output: 'Agent is healthy.', socket: '/tmp/agent.sock', socketPresent: true },
     dockerEntry: { entryId: 'docker-entry', present: true, listed: 3 },
@@ -79,6 +80,11 @@ const BROKEN: { [K in LayerKey]: LayerFacts[K] } = {
     pods: [{ name: 'kube-flannel-ds-x', phase: 'Running', ready: true }],
     conflist: { path: '/etc/cni/net.d/10-flannel.conflist', present: false },
   },
+  nodeReady: {
+    node: 'node-1',
+    nodeFound: true,
+    ready: { status: 'False', reason: 'KubeletNotReady', message: 'PLEG is not healthy', since: ago(30) },
+  },
   spireServer: { ok: false, output: 'socket /tmp/server.sock does not exist' },
   spireAgent: { ok: false, output: 'Agent is unavailable.', socket: '/tmp/agent.sock', socketPresent: true },
   dockerEntry: { entryId: 'docker-entry', present: false, listed: 2 },
@@ -95,6 +101,7 @@ describe('layersUnder: the layers a control sits on, bottom up', () => {
       'apiserver',
       'kubelet',
       'flannel',
+      'nodeReady',
       'spireServer',
       'spireAgent',
       'k8sEntry',
@@ -157,8 +164,10 @@ describe('runHealthGate: the lowest broken layer is the root cause', () => {
       getControl('CNI-04').remediation,
     );
     const text = renderGate(result);
-    expect(text, 'the evidence lists each broken layer').toMatch(/^BROKEN +kubelet and node Ready \[CLUSTER-03\]/m);
-    expect(text, 'the evidence names the root cause').toContain('Root cause: kubelet and node Ready');
+    expect(text, 'the evidence lists each broken layer').toMatch(/^BROKEN +kubelet \[CLUSTER-03\]: kubelet on node/m);
+    expect(text, 'the evidence names the root cause').toContain(
+      'Root cause: kubelet — kubelet on node node-1 stopped posting status',
+    );
   });
 
   test('all healthy → no root cause: the control keeps its own reason and remediation', async () => {
@@ -166,7 +175,7 @@ describe('runHealthGate: the lowest broken layer is the root cause', () => {
     expect(
       result.findings.map((finding) => finding.state),
       'every layer under POD-01 was probed and found healthy',
-    ).toEqual(Array(8).fill('healthy'));
+    ).toEqual(Array(9).fill('healthy'));
     expect(result.rootCause, 'nothing is broken').toBeUndefined();
     expect(rootCauseReason(result, 'own message'), 'no reason replaces the own one').toBeUndefined();
     expect(rootCauseRemediation(result), 'no remediation replaces the own one').toBeUndefined();
@@ -207,14 +216,46 @@ describe('what a broken kubelet or Flannel reads like', () => {
     );
   });
 
-  test('a posting kubelet whose node is NotReady is named as such', async () => {
-    const result = await kubelet({
-      ready: { status: 'False', reason: 'KubeletNotReady', message: 'cni plugin not initialized', since: ago(30) },
-    });
-    expect(result.rootCause?.summary, 'the kubelet posts, the node is not Ready').toBe(
-      `kubelet on node node-1 reports the node not Ready (Ready=False since ${ago(30)}: KubeletNotReady — cni plugin ` +
-        'not initialized)',
+  test('a posting kubelet on a node that is not Ready: the node Ready layer is named', async () => {
+    const ready = { status: 'False', reason: 'KubeletNotReady', message: 'PLEG is not healthy', since: ago(30) };
+    const result = await runHealthGate(
+      'POD-01',
+      fakeProbe({
+        kubelet: { ...healthyFacts().kubelet, ready },
+        nodeReady: { node: 'node-1', nodeFound: true, ready },
+      }),
+      options,
     );
+    expect(result.rootCause?.summary, 'the kubelet posts, the node is not Ready').toBe(
+      `node node-1 is not Ready (Ready=False since ${ago(30)}: KubeletNotReady — PLEG is not healthy)`,
+    );
+  });
+
+  test('a node NotReady because the Flannel conflist is gone: Flannel (below node Ready) is named', async () => {
+    const ready = {
+      status: 'False',
+      reason: 'KubeletNotReady',
+      message: 'container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady',
+      since: ago(10),
+    };
+    const result = await runHealthGate(
+      'POD-01',
+      fakeProbe({
+        kubelet: { ...healthyFacts().kubelet, ready },
+        flannel: BROKEN.flannel,
+        nodeReady: { node: 'node-1', nodeFound: true, ready },
+      }),
+      options,
+    );
+    expect(result.rootCause?.summary, 'the missing conflist is the cause, the NotReady node its symptom').toBe(
+      'Flannel CNI configuration /etc/cni/net.d/10-flannel.conflist is missing',
+    );
+  });
+
+  test('a running kubelet whose lease cannot be read is not blamed on that alone', async () => {
+    const { leaseRenewedAt: _unread, ...facts } = healthyFacts().kubelet;
+    const result = await runHealthGate('POD-01', fakeProbe({ kubelet: facts }), options);
+    expect(result.rootCause, 'an unreadable lease is no evidence of a dead kubelet').toBeUndefined();
   });
 
   test('a node that is not registered', async () => {
