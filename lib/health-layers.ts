@@ -4,21 +4,6 @@
 // HealthProbe (fixtures/health-gate.ts reads the real components; the unit tests use a fake one).
 import { getControl, PHASES } from './controls.ts';
 
-/** Bottom up: a layer sits on the ones before it. */
-export const LAYER_KEYS = [
-  'docker',
-  'nodeRuntime',
-  'apiserver',
-  'kubelet',
-  'flannel',
-  'nodeReady',
-  'spireServer',
-  'spireAgent',
-  'dockerEntry',
-  'k8sEntry',
-] as const;
-export type LayerKey = (typeof LAYER_KEYS)[number];
-
 export interface HealthLayer {
   key: LayerKey;
   name: string;
@@ -28,6 +13,7 @@ export interface HealthLayer {
   remediationOf: string;
 }
 
+/** Bottom up: a layer sits on the ones before it. */
 export const HEALTH_LAYERS: readonly HealthLayer[] = [
   { key: 'docker', name: 'Docker engine', anchor: 'PROV-02', remediationOf: 'PROV-02' },
   { key: 'nodeRuntime', name: "node's container runtime", anchor: 'CLUSTER-03', remediationOf: 'CLUSTER-03' },
@@ -100,6 +86,7 @@ export interface EntryFacts {
   listed: number;
 }
 
+/** What the probe reports, per layer. */
 export interface LayerFacts {
   docker: CommandFacts;
   nodeRuntime: RuntimeFacts;
@@ -112,6 +99,8 @@ export interface LayerFacts {
   dockerEntry: EntryFacts;
   k8sEntry: EntryFacts;
 }
+
+export type LayerKey = keyof LayerFacts;
 
 /** One bounded read per layer; undefined when this run has no such layer (e.g. no cluster yet). */
 export type HealthProbe = { [K in LayerKey]: () => Promise<LayerFacts[K] | undefined> };

@@ -4,6 +4,7 @@ import { describe, expect, test } from 'vitest';
 import { getControl } from '../../lib/controls.ts';
 import {
   type GateOptions,
+  HEALTH_LAYERS,
   type HealthProbe,
   type LayerFacts,
   type LayerKey,
@@ -299,4 +300,11 @@ describe('the reports show the root cause', () => {
       getControl('POD-02').remediation,
     );
   });
+});
+
+test('every layer the probe reports on is in the bottom-up table exactly once', () => {
+  expect(
+    HEALTH_LAYERS.map((layer) => layer.key).sort(),
+    'HEALTH_LAYERS must list each key of LayerFacts once, or a layer is never probed',
+  ).toEqual(Object.keys(healthyFacts()).sort());
 });
