@@ -150,7 +150,9 @@ function judgeKubelet(facts: KubeletFacts, now: number): Verdict {
   const pid = facts.process?.pid ? ` (PID ${facts.process.pid})` : '';
   if (gone || stale) {
     const process = gone ? `its process${pid} is gone; ` : '';
-    return broken(`kubelet on node ${facts.node} stopped posting status (${process}${lease}; ${readyText(facts)})`);
+    return broken(
+      `kubelet on node ${facts.node} stopped posting status (${process}${lease}; the node shows ${readyText(facts)})`,
+    );
   }
   return ok(`kubelet${pid} on node ${facts.node} posts status; ${lease}`);
 }

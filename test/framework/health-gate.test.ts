@@ -158,7 +158,7 @@ describe('runHealthGate: the lowest broken layer is the root cause', () => {
     const reason = rootCauseReason(result, 'Timed out waiting for the SVID fetch line');
     expect(reason, 'the reason names the kubelet first, then the control and its own message').toBe(
       `root cause: kubelet on node node-1 stopped posting status (its process (PID 12) is gone; last lease renewal 60 s ` +
-        `ago; Ready=Unknown since ${ago(20)}: NodeStatusUnknown — Kubelet stopped posting node status.) — POD-01 ` +
+        `ago; the node shows Ready=Unknown since ${ago(20)}: NodeStatusUnknown — Kubelet stopped posting node status.) — POD-01 ` +
         'failed: Timed out waiting for the SVID fetch line',
     );
     expect(rootCauseRemediation(result), 'the remediation is Issue 1 (NotReady: restart the kubelet)').toBe(
@@ -212,7 +212,7 @@ describe('what a broken kubelet or Flannel reads like', () => {
   test('a stale lease is a kubelet that stopped posting status, even before the node turns Unknown', async () => {
     const result = await kubelet({ process: undefined, leaseRenewedAt: ago(45) });
     expect(result.rootCause?.summary, 'Ready is still True, but the heartbeat is 45 s old').toBe(
-      `kubelet on node node-1 stopped posting status (last lease renewal 45 s ago; Ready=True since ${ago(300)}: ` +
+      `kubelet on node node-1 stopped posting status (last lease renewal 45 s ago; the node shows Ready=True since ${ago(300)}: ` +
         'KubeletReady)',
     );
   });
