@@ -68,6 +68,8 @@ export interface RecordedOutcome {
   rootCause?: string;
   /** Why it failed, warned or was skipped. */
   reason?: string;
+  /** Set when a broken layer under the control is the root cause (health gate): that layer's remediation. */
+  remediation?: string;
   /** Paths (relative to the reports dir) of the evidence kept for it. */
   evidence: string[];
   durationMs: number;

@@ -46,7 +46,7 @@ export interface MatrixRow {
   evidence: string[];
   /** The diagnostics collected when it failed, relative to the reports directory. */
   diagnostics?: string;
-  /** The catalogue's remediation, for anything that did not pass. */
+  /** The catalogue's remediation (or the root cause's, when the health gate found one), for anything that did not pass. */
   remediation?: string;
   durationMs?: number;
   finishedAt?: string;
@@ -171,10 +171,11 @@ export function buildMatrix(input: MatrixInput): ComplianceMatrix {
     const evidence = outcome?.evidence ?? [];
     const diagnostics = evidence.find((path) => /(^|\/)diagnostics\.txt$/.test(path));
     const rootControl = rootCause ? controls.find((c) => c.id === rootCause) : undefined;
+    // The health gate's remediation (the broken layer under the control) wins over the catalogue's.
     const remediation =
       status === 'BLOCKED' && rootControl
-        ? `${rootControl.id} is the root cause: ${rootControl.remediation}`
-        : control.remediation;
+        ? `${rootControl.id} is the root cause: ${outcomes.get(rootControl.id)?.remediation ?? rootControl.remediation}`
+        : (outcome?.remediation ?? control.remediation);
     return {
       id: control.id,
       title: control.title,
