@@ -14,7 +14,16 @@ import tls from 'node:tls';
 import { parseArgs } from 'node:util';
 import { startHealthServer } from '../../../workload/src/health.ts';
 import { consoleLogger as log, messageOf } from '../../../workload/src/log.ts';
-import { createMtlsServer, listen, REPLY, tlsOptions, updateServerSvid } from '../../../workload/src/mtls.ts';
+import {
+  authorizer,
+  createMtlsServer,
+  listen,
+  type PeerPolicy,
+  REPLY,
+  tlsOptions,
+  updateServerSvid,
+} from '../../../workload/src/mtls.ts';
+import { parseSpiffeId } from '../../../workload/src/spiffe-id.ts';
 import { DEFAULT_OUT_DIR, writeSvidFiles } from '../../../workload/src/svid-files.ts';
 import { resolveEndpoint, X509Source, type X509Svid } from '../../../workload/src/workload-api.ts';
 
@@ -46,7 +55,12 @@ function serverWithoutClientAuth(svid: X509Svid): tls.Server {
 }
 
 /** The product server's steps (fetch, files, listen, follow rotations) with one of them broken. */
-async function brokenServer(defect: Exclude<Defect, 'key-0644'>, port: number, healthPort: number): Promise<void> {
+async function brokenServer(
+  defect: Exclude<Defect, 'key-0644'>,
+  port: number,
+  healthPort: number,
+  policy: PeerPolicy,
+): Promise<void> {
   const endpoint = resolveEndpoint(undefined);
   log.info(`[SVID Fetch] Calling SPIRE Agent API at ${endpoint}...`);
   const source = new X509Source({ endpoint, log });
@@ -60,7 +74,11 @@ async function brokenServer(defect: Exclude<Defect, 'key-0644'>, port: number, h
   const tlsServer =
     defect === 'no-client-cert'
       ? serverWithoutClientAuth(svid)
-      : createMtlsServer(svid, { authorize: () => undefined, log });
+      : createMtlsServer(svid, {
+          // any-client: authorization off; stale-cert: the product's authorization.
+          authorize: defect === 'any-client' ? () => undefined : authorizer(policy, parseSpiffeId(svid.spiffeId)),
+          log,
+        });
   server = tlsServer;
   source.on('update', (next) => {
     if (defect !== 'stale-cert') updateServerSvid(tlsServer, next);
@@ -87,9 +105,16 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     args: flags,
     strict: false,
-    options: { port: { type: 'string', default: '9999' }, 'health-port': { type: 'string', default: '8080' } },
+    options: {
+      port: { type: 'string', default: '9999' },
+      'health-port': { type: 'string', default: '8080' },
+      'allow-trust-domain': { type: 'string' },
+    },
   });
-  await brokenServer(defect, Number(values.port), Number(values['health-port']));
+  const allowTrustDomain = values['allow-trust-domain'];
+  await brokenServer(defect, Number(values.port), Number(values['health-port']), {
+    allowTrustDomain: typeof allowTrustDomain === 'string' ? allowTrustDomain : undefined,
+  });
 }
 
 await main();
