@@ -8,6 +8,7 @@ import { expect } from 'vitest';
 import { applyManifest, deleteManifest, type Kube } from '../../fixtures/kube.ts';
 import { stopProcess } from '../../fixtures/ledger.ts';
 import type { Outcome } from '../../fixtures/run-context.ts';
+import { readCompliance } from '../report/helpers.ts';
 
 /** The test-only variant of the workload image (test/seeded/variant/), built FROM the product image. */
 export const VARIANT_IMAGE = 'mtls-demo-defects:latest';
@@ -209,6 +210,11 @@ export const CASES: DefectCase[] = [
     after: async ({ kube }) => {
       await deleteManifest(kube, DENY_EXEC);
     },
+    confirm: (reports) =>
+      expect(
+        readCompliance(reports).rows.find((row) => row.id === 'POD-03')?.reason,
+        'POD-03 must have failed because the apiserver refused the exec',
+      ).toMatch(/403|denied|forbidden/i),
   },
   {
     name: 'selectors-mismatch',
