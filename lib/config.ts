@@ -37,6 +37,11 @@ export interface SuiteConfig {
     container: string;
     /** Pod label as key=value. */
     podLabel: string;
+    /**
+     * The Deployment manifest DEPLOY-02 applies instead of manifests/mtls-app.yaml (same ${…} placeholders), e.g.
+     * one with the site's resource limits or security context.
+     */
+    manifest: string | undefined;
   };
   cluster: {
     provider: Provider;
@@ -88,6 +93,7 @@ export const DEFAULT_CONFIG: SuiteConfig = {
     namespace: 'default',
     container: 'mtls-app',
     podLabel: 'app=mtls-demo',
+    manifest: undefined,
   },
   cluster: { provider: 'auto', kubeconfig: undefined },
   attestation: 'auto',
@@ -122,6 +128,7 @@ export const ENV_OVERRIDES: Record<string, string> = {
   SPIRE_VALIDATION_NAMESPACE: 'workload.namespace',
   SPIRE_VALIDATION_CONTAINER: 'workload.container',
   SPIRE_VALIDATION_POD_LABEL: 'workload.podLabel',
+  SPIRE_VALIDATION_MANIFEST: 'workload.manifest',
   SPIRE_VALIDATION_PROVIDER: 'cluster.provider',
   SPIRE_VALIDATION_KUBECONFIG: 'cluster.kubeconfig',
   SPIRE_VALIDATION_ATTESTATION: 'attestation',
@@ -256,6 +263,10 @@ function validate(config: SuiteConfig): string[] {
     check('cluster.kubeconfig', typeof config.cluster.kubeconfig === 'string', 'is required with provider "existing"');
   }
   if (config.cluster.kubeconfig !== undefined) absolutePath('cluster.kubeconfig');
+  if (config.workload.manifest !== undefined) {
+    absolutePath('workload.manifest');
+    check('workload.manifest', existsSync(config.workload.manifest), 'must be an existing file');
+  }
   check('keep', typeof config.keep === 'boolean', 'must be true or false');
   check('offline', typeof config.offline === 'boolean', 'must be true or false');
   for (const key of Object.keys(config.timeouts)) {

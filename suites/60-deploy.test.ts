@@ -13,7 +13,7 @@ import { podLabel } from '../lib/config.ts';
 const APP_MANIFEST = fileURLToPath(new URL('../manifests/mtls-app.yaml', import.meta.url));
 
 function appManifest(run: RunContext, agentBinary: string): string {
-  return renderManifest(APP_MANIFEST, {
+  return renderManifest(run.config.workload.manifest ?? APP_MANIFEST, {
     NAMESPACE: run.config.workload.namespace,
     APP_LABEL: podLabel(run.config).value,
     CONTAINER: run.config.workload.container,

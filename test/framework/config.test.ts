@@ -78,6 +78,8 @@ describe('configuration', () => {
     [{ SPIRE_VALIDATION_PROVIDER: 'existing' }, /^cluster\.kubeconfig: is required with provider "existing"/],
     [{ SPIRE_VALIDATION_POD_LABEL: 'app' }, /^workload\.podLabel: must be key=value/],
     [{ SPIRE_VALIDATION_NAMESPACE: 'Default_NS' }, /^workload\.namespace: must be a Kubernetes DNS label/],
+    [{ SPIRE_VALIDATION_MANIFEST: 'manifests/mtls-app.yaml' }, /^workload\.manifest: must be an absolute path/],
+    [{ SPIRE_VALIDATION_MANIFEST: '/nonexistent/mtls-app.yaml' }, /^workload\.manifest: must be an existing file/],
   ])('rejects %o naming the field and the rule', (env, message) => {
     const problems = problemsOf(env);
     expect(

@@ -83,6 +83,9 @@ export function conflictingRuns(): string[] {
     if (!Number.isInteger(pid) || mine.has(pid)) continue;
     const line = cmdline(pid);
     if (!/vitest(\.mjs)?\s+run\b/.test(line)) continue;
+    // A command still queued on the host lock (`flock … npx vitest run`, or a shell around it) runs nothing yet;
+    // waiting for it while holding the lock would wait for ever. Once it holds the lock, its vitest is seen.
+    if (/(^|\s|\/)flock\s/.test(line)) continue;
     let ancestor = parentOf(pid);
     let ours = false;
     for (let hops = 0; ancestor > 1 && hops < 50; hops++, ancestor = parentOf(ancestor)) {

@@ -1,0 +1,262 @@
+// The seeded defects: each one a deliberately broken deployment that a real validation run must catch. A case says
+// how the deployment is broken (a manifest derived from the product's, the test-only variant image, something done
+// to the host while the run goes), which control must FAIL, and how to confirm from the evidence that the failure
+// came from the defect and not from something else.
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import { applyManifest, deleteManifest, type Kube } from '../../fixtures/kube.ts';
+import { stopProcess } from '../../fixtures/ledger.ts';
+import type { Outcome } from '../../fixtures/run-context.ts';
+import { readCompliance } from '../report/helpers.ts';
+
+/** The test-only variant of the workload image (test/seeded/variant/), built FROM the product image. */
+export const VARIANT_IMAGE = 'mtls-demo-defects:latest';
+export const FLANNEL_CONFLIST = '/etc/cni/net.d/10-flannel.conflist';
+
+export type VariantDefect = 'key-0644' | 'any-client' | 'no-client-cert' | 'stale-cert';
+
+/** What a case may touch around its run. */
+export interface CaseContext {
+  reportsDir: string;
+  kube: Kube;
+  log: (line: string) => void;
+}
+
+/** Called with the run's outcomes so far (reports/run/outcomes.json) every few hundred milliseconds while it runs. */
+export type Watcher = (outcomes: ReadonlyMap<string, Outcome>, context: CaseContext) => Promise<void>;
+
+export interface DefectCase {
+  name: string;
+  /** The defect, as the table states it. */
+  defect: string;
+  /**
+   * The control that must end FAIL; undefined when no control of the catalogue judges this defect (the case then
+   * fails, naming the gap).
+   */
+  control: string | undefined;
+  /** What is missing when `control` is undefined. */
+  gap?: string;
+  /** How that control must end: FAIL, or WARN for a control below failOnSeverity whose dependents then matter. */
+  status?: 'FAIL' | 'WARN';
+  /** The product manifest (manifests/mtls-app.yaml) changed into the broken one. */
+  manifest?: (product: string) => string;
+  /** Deploy the variant image with this defect. */
+  variant?: VariantDefect;
+  /** Settings for the run (written to a config file): e.g. a shorter pod timeout where the pod never turns Ready. */
+  settings?: Record<string, unknown>;
+  before?: (context: CaseContext) => Promise<void>;
+  watch?: Watcher;
+  /** Runs after the run, even when it failed: undo what `before` and `watch` did to the shared cluster. */
+  after?: (context: CaseContext) => Promise<void>;
+  /** Checks in the run's evidence that the defect was really in place when the control failed. */
+  confirm?: (reportsDir: string) => void;
+  /** Leaves the cluster and SPIRE broken for later cases: must be the last one. */
+  last?: boolean;
+}
+
+/** `${NAME}`: a placeholder of the product manifest, filled in by DEPLOY-02. */
+export const placeholder = (name: string) => `\${${name}}`;
+
+/** Replaces exactly one occurrence; a product manifest that changed shape fails loudly instead of seeding nothing. */
+export function replaceOnce(text: string, from: string, to: string): string {
+  const count = text.split(from).length - 1;
+  if (count !== 1) throw new Error(`expected exactly one "${from}" in the product manifest, found ${count}`);
+  return text.replace(from, () => to);
+}
+
+/** The product manifest with the variant image running `defect`. */
+export function variantManifest(product: string, defect: VariantDefect): string {
+  const image = replaceOnce(product, `image: ${placeholder('IMAGE')}`, `image: ${VARIANT_IMAGE}`);
+  return replaceOnce(image, 'args: ["server",', `args: ["${defect}", "server",`);
+}
+
+function evidence(reportsDir: string, id: string, file: string): string {
+  const path = join(reportsDir, 'evidence', id, file);
+  expect(existsSync(path), `${id} kept no ${file}, so the defect cannot be confirmed`).toBe(true);
+  return readFileSync(path, 'utf8');
+}
+
+const SHORT_POD_TIMEOUT = { timeouts: { podReadySeconds: 60 } };
+
+/** ValidatingAdmissionPolicy that refuses every exec into a pod: the apiserver denies the CONNECT of pods/exec. */
+const DENY_EXEC = `apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata:
+  name: seeded-defect-deny-exec
+spec:
+  failurePolicy: Fail
+  matchConstraints:
+    resourceRules:
+      - apiGroups: [""]
+        apiVersions: ["v1"]
+        operations: ["CONNECT"]
+        resources: ["pods/exec"]
+  validations:
+    - expression: "false"
+      reason: Forbidden
+      message: "exec is denied by the seeded-defect matrix"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata:
+  name: seeded-defect-deny-exec
+spec:
+  policyName: seeded-defect-deny-exec
+  validationActions: [Deny]
+`;
+
+/** Removes the Flannel conflist from the moment the cluster is up until CNI-03 has judged it. */
+function conflistRemover(): { watch: Watcher; after: (context: CaseContext) => Promise<void> } {
+  let saved: string | undefined;
+  return {
+    watch: async (outcomes, { log }) => {
+      if (outcomes.get('CLUSTER-03')?.status !== 'passed' || outcomes.has('CNI-03')) return;
+      if (!existsSync(FLANNEL_CONFLIST)) return;
+      saved ??= readFileSync(FLANNEL_CONFLIST, 'utf8');
+      rmSync(FLANNEL_CONFLIST);
+      log(`removed ${FLANNEL_CONFLIST} (CLUSTER-03 has passed)`);
+    },
+    after: async ({ log }) => {
+      if (saved === undefined || existsSync(FLANNEL_CONFLIST)) return;
+      writeFileSync(FLANNEL_CONFLIST, saved);
+      log(`restored ${FLANNEL_CONFLIST}`);
+    },
+  };
+}
+
+/** Stops the SPIRE agent the suite started (its PID from the ledger) once the pod is Running, before the pod phase. */
+function agentStopper(): Watcher {
+  let done = false;
+  return async (outcomes, { reportsDir, log }) => {
+    if (done || outcomes.get('DEPLOY-03')?.status !== 'passed') return;
+    done = true;
+    const ledger = JSON.parse(readFileSync(join(reportsDir, 'run', 'started.json'), 'utf8')) as Array<{
+      kind: string;
+      id: string;
+      name: string;
+      executable?: string;
+    }>;
+    const agents = ledger.filter((entry) => entry.kind === 'process' && entry.name === 'spire-agent');
+    if (agents.length === 0) throw new Error('the ledger lists no spire-agent started by the suite');
+    for (const agent of agents) {
+      log(
+        `stopping spire-agent ${agent.id} (DEPLOY-03 has passed): ${await stopProcess(Number(agent.id), agent.executable)}`,
+      );
+    }
+  };
+}
+
+const conflist = conflistRemover();
+
+/** In the order of the matrix; the shared cluster survives every case but the last. */
+export const CASES: DefectCase[] = [
+  {
+    name: 'key-0644',
+    defect: 'the private key written 0644 (variant image)',
+    control: 'POD-04',
+    variant: 'key-0644',
+    confirm: (reports) =>
+      expect(evidence(reports, 'POD-04', 'ls-app.txt'), 'the pod listing must show the key as 644').toMatch(
+        /^644 \S+ \d+ \/app\/svid\.0\.key$/m,
+      ),
+  },
+  {
+    name: 'any-client',
+    defect: 'a server that accepts any client certificate (authorization off: any SPIFFE ID; variant image)',
+    control: undefined,
+    gap:
+      'no control of the Kubernetes phases presents an unauthorized SPIFFE ID to the pod server (NEG-02 does it only ' +
+      'for the Docker container, which runs the product image); and the product manifest authorizes the whole trust ' +
+      'domain (--allow-trust-domain), so with one trust domain "authorization off" behaves the same for every ' +
+      'certificate that chains to the bundle: only a narrower policy (--allow-id) makes the defect observable',
+    variant: 'any-client',
+  },
+  {
+    name: 'no-client-cert',
+    defect: 'a server that requests no client certificate (variant image)',
+    control: 'POD-09',
+    variant: 'no-client-cert',
+    confirm: (reports) => {
+      const log = evidence(reports, 'POD-09', 'pod.log');
+      expect(log, 'the variant server answered the in-pod client').toContain('[Server] Received:');
+      expect(log, 'a server without client authentication cannot have verified a client').not.toContain(
+        'VERIFIED CLIENT IDENTITY',
+      );
+    },
+  },
+  {
+    name: 'other-trust-domain',
+    defect: 'the workload configured for another trust domain (--allow-trust-domain other.example)',
+    control: 'POD-08',
+    manifest: (product) =>
+      replaceOnce(
+        product,
+        `"--allow-trust-domain", "${placeholder('TRUST_DOMAIN')}"`,
+        '"--allow-trust-domain", "other.example"',
+      ),
+    confirm: (reports) =>
+      expect(
+        evidence(reports, 'POD-08', 'client-in-pod.txt'),
+        'the in-pod client must have been refused by the server',
+      ).toContain('closed the connection without replying'),
+  },
+  {
+    name: 'exec-denied',
+    defect: 'exec into pods denied (ValidatingAdmissionPolicy on pods/exec): POD-03 fails',
+    // POD-03 is severity normal, so it ends WARN; the run must still fail, or POD-09 (blocker, needs POD-03) be judged.
+    control: 'POD-03',
+    status: 'WARN',
+    before: async ({ kube }) => {
+      await applyManifest(kube, DENY_EXEC);
+    },
+    after: async ({ kube }) => {
+      await deleteManifest(kube, DENY_EXEC);
+    },
+    confirm: (reports) =>
+      expect(
+        readCompliance(reports).rows.find((row) => row.id === 'POD-03')?.reason,
+        'POD-03 must have failed because the apiserver refused the exec (403 Forbidden)',
+      ).toMatch(/\b403\b/),
+  },
+  {
+    name: 'selectors-mismatch',
+    defect: 'registration selectors that do not match the pod (its container renamed)',
+    control: 'DEPLOY-03',
+    manifest: (product) =>
+      replaceOnce(product, `- name: ${placeholder('CONTAINER')}`, `- name: ${placeholder('CONTAINER')}-unregistered`),
+    settings: SHORT_POD_TIMEOUT,
+  },
+  {
+    name: 'socket-not-mounted',
+    defect: 'the agent socket directory not mounted into the pod',
+    control: 'DEPLOY-03',
+    manifest: (product) =>
+      replaceOnce(
+        product,
+        `            - name: spire-agent-socket\n              mountPath: ${placeholder('AGENT_SOCKET_DIR')}\n`,
+        '',
+      ),
+    settings: SHORT_POD_TIMEOUT,
+  },
+  {
+    name: 'conflist-removed',
+    defect: `the Flannel conflist removed after the cluster started (${FLANNEL_CONFLIST})`,
+    control: 'CNI-03',
+    watch: conflist.watch,
+    after: conflist.after,
+  },
+  {
+    name: 'stale-cert',
+    defect: 'a server that keeps serving its first certificate after rotation (files rotate; variant image)',
+    control: 'ROT-01',
+    variant: 'stale-cert',
+  },
+  {
+    name: 'agent-stopped',
+    defect: 'the SPIRE agent stopped before the pod phase (PID from the ledger)',
+    control: 'POD-06',
+    watch: agentStopper(),
+    last: true,
+  },
+];
