@@ -344,3 +344,8 @@ export function podLabel(config: SuiteConfig): { key: string; value: string } {
   const [key = '', value = ''] = config.workload.podLabel.split('=');
   return { key, value };
 }
+
+/** The SPIFFE ID of the pod-to-pod client (MESH-01): the server's allow-list names it next to the workload's own. */
+export function meshClientSpiffeId(config: SuiteConfig): string {
+  return `spiffe://${config.trustDomain}/k8s-workload-client`;
+}

@@ -6,7 +6,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { applyManifest, deleteManifest, type Kube } from '../../fixtures/kube.ts';
-import { stopProcess } from '../../fixtures/ledger.ts';
+import { stopProcess } from '../../fixtures/pids.ts';
 import type { Outcome } from '../../fixtures/run-context.ts';
 import { readCompliance } from '../report/helpers.ts';
 

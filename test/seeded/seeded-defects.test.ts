@@ -12,7 +12,8 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync,
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type ClusterProvider, selectProvider } from '../../fixtures/cluster/provider.ts';
+import type { ClusterProvider } from '../../fixtures/cluster/provider.ts';
+import { selectProvider } from '../../fixtures/cluster/select.ts';
 import { connect, type Kube } from '../../fixtures/kube.ts';
 import { Ledger } from '../../fixtures/ledger.ts';
 import { ledgerFile, type Outcome } from '../../fixtures/run-context.ts';
