@@ -1,11 +1,13 @@
 // Phase 40: the seed's Docker demonstration inside the suite. The workload image runs in Docker with the labels a
 // Kubernetes container would carry; the host agent's docker attestor gives it the registered identity; a second
 // container proves mutual TLS both ways; the negative controls prove identities and access are not handed out freely.
+import { randomUUID } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { control } from '../fixtures/control.ts';
+import { describeExchange, readExchangeFromServerLog } from '../fixtures/exchange-log.ts';
 import { EntryApi, ensureEntry } from '../fixtures/registration.ts';
 import type { RunContext } from '../fixtures/run-context.ts';
 import {
@@ -17,6 +19,7 @@ import {
 } from '../fixtures/workload-container.ts';
 import { inspectSvid, renderFindingsTable, renderSummary } from '../lib/svid-inspector.ts';
 import { waitFor } from '../lib/wait.ts';
+import { countExact, logLines, verifiedClientIds, verifiedServerIds } from '../lib/workload-log.ts';
 
 const FILES = ['svid.0.pem', 'svid.0.key', 'bundle.0.pem'] as const;
 const INTRUDER_CONTAINER = 'mtls-intruder';
@@ -31,15 +34,18 @@ async function readFromServer(server: WorkloadContainer, file: string): Promise<
   return result.stdout;
 }
 
-const count = (text: string, needle: string) => text.split(needle).length - 1;
+const REPLY_LINE = '[Client] Server Replied: Secure Hello from SPIRE Server!';
+/** How long a line the server wrote may take to show in `docker logs`. */
+const LOG_SETTLE_MS = 30_000;
 
-/** A one-shot workload container in client mode, labelled as `container`, against the server container. */
+/** A one-shot workload container in client mode, labelled as `container`, sending `message` to the server container. */
 function runClientContainer(
   run: RunContext,
   image: string,
   server: WorkloadContainer,
   name: string,
   container: string,
+  message: string,
 ) {
   return runOneShot({
     image,
@@ -52,6 +58,8 @@ function runClientContainer(
       `${server.ip}:${run.config.workload.port}`,
       '--server-id',
       run.config.workloadSpiffeId,
+      '--message',
+      message,
     ],
     ledger: run.ledger,
     readyTimeoutMs: (run.config.timeouts.svidFetchSeconds + 30) * 1000,
@@ -149,30 +157,55 @@ control('DOCKER-06', async ({ run, evidence, need }) => {
 
 control('DOCKER-07', async ({ run, evidence, need, provide }) => {
   const target = need('dockerServer');
-  const verifiedBefore = count(await target.logs(), '[Server] ✅ VERIFIED CLIENT IDENTITY');
+  const clientId = run.config.workloadSpiffeId;
+  // Counted exactly and marked by a message unique to this run, so that DOCKER-08 finds this exchange and no other.
+  const verifiedBefore = countExact(verifiedClientIds(await target.logs()), clientId);
+  const message = `DOCKER-07 client container ${randomUUID()}`;
   const client = await runClientContainer(
     run,
     need('workloadImage'),
     target,
     'mtls-client',
     run.config.workload.container,
+    message,
   );
-  provide('clientRun', { ...client, verifiedBefore });
+  provide('clientRun', { ...client, clientId, message, verifiedBefore });
   await evidence('client-container.log', client.logs);
-  expect(client.logs).toContain('[Client] Server Replied: Secure Hello from SPIRE Server!');
-  expect(client.exitCode).toBe(0);
+  expect(
+    logLines(client.logs),
+    `expected the client container to print "${REPLY_LINE}"; it printed:\n${client.logs}`,
+  ).toContain(REPLY_LINE);
+  expect(client.exitCode, `expected the client container to exit 0; it exited ${client.exitCode}`).toBe(0);
 });
 
-control('DOCKER-08', async ({ run, evidence, need }) => {
+control('DOCKER-08', async ({ run, evidence, log, need }) => {
   const clientRun = need('clientRun');
-  const serverLogs = await need('dockerServer').logs();
-  await evidence('server-container.log', serverLogs);
+  const serverId = run.config.workloadSpiffeId;
+  const server = need('dockerServer');
+  // The server logs the exchange before it replies, but `docker logs` may not show it yet when the client has
+  // exited: read it until the exchange shows (bounded), then judge what was seen.
+  const seen = await readExchangeFromServerLog(() => server.logs(), clientRun, {
+    timeoutMs: LOG_SETTLE_MS,
+    onProgress: log,
+  });
+  await evidence('server-container.log', seen.log);
   await evidence('client-container.log', clientRun.logs);
-  expect(clientRun.logs).toContain(`[Client] ✅ VERIFIED SERVER IDENTITY: ${run.config.workloadSpiffeId}`);
-  // The server also verifies its own start-up self-test; the client container must add one more verification.
-  expect(count(serverLogs, `[Server] ✅ VERIFIED CLIENT IDENTITY: ${run.config.workloadSpiffeId}`)).toBeGreaterThan(
-    clientRun.verifiedBefore,
-  );
+  await evidence('exchange.txt', describeExchange(seen, clientRun));
+  expect(
+    verifiedServerIds(clientRun.logs),
+    `expected the client container to log "[Client] ✅ VERIFIED SERVER IDENTITY: ${serverId}"; it verified: ` +
+      `${verifiedServerIds(clientRun.logs).join(', ') || 'no server'}`,
+  ).toContain(serverId);
+  expect(
+    seen.verified,
+    `expected the server container to log one more "[Server] ✅ VERIFIED CLIENT IDENTITY: ${clientRun.clientId}" ` +
+      `for the client container; saw ${describeExchange(seen, clientRun)}`,
+  ).toBeGreaterThan(clientRun.verifiedBefore);
+  expect(
+    seen.received,
+    `expected the server container to log the client's message as received (it does so only after verifying the ` +
+      `client); saw ${describeExchange(seen, clientRun)}`,
+  ).toBe(true);
 });
 
 control('DOCKER-09', async ({ run, evidence, need }) => {
@@ -257,7 +290,14 @@ control('NEG-02', async ({ run, evidence, log, need }) => {
     api.close();
   }
   const target = need('dockerServer');
-  const client = await runClientContainer(run, need('workloadImage'), target, INTRUDER_CONTAINER, INTRUDER_CONTAINER);
+  const client = await runClientContainer(
+    run,
+    need('workloadImage'),
+    target,
+    INTRUDER_CONTAINER,
+    INTRUDER_CONTAINER,
+    `NEG-02 intruder ${randomUUID()}`,
+  );
   const serverLogs = await target.logs();
   await evidence('intruder-client.log', client.logs);
   await evidence('server-container.log', serverLogs);

@@ -1,12 +1,15 @@
 // Phase 70: inside the pod, the seed's post-deployment testing: logs, exec, the SVID files (judged by the inspector;
 // the key is read into memory to be checked against the certificate, never kept), the mounts, the manual client.
+import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { expect } from 'vitest';
 import { kube } from '../fixtures/cluster-context.ts';
 import { type ControlContext, control } from '../fixtures/control.ts';
+import { describeExchange, readExchangeFromServerLog } from '../fixtures/exchange-log.ts';
 import { execInPod, podLogs } from '../fixtures/kube.ts';
 import { inspectSvid, renderFindingsTable, renderSummary } from '../lib/svid-inspector.ts';
 import { waitFor } from '../lib/wait.ts';
+import { countExact, logLines, verifiedClientIds, verifiedServerIds } from '../lib/workload-log.ts';
 
 const SVID_DIR = '/app';
 const AGENT_BINARY_IN_POD = '/opt/spire/bin/spire-agent';
@@ -19,7 +22,9 @@ const exec = ({ run, need }: ControlContext, command: string[]) =>
 const logs = ({ run, need }: ControlContext) =>
   podLogs(kube(run), need('pod').namespace, need('pod').name, run.config.workload.container);
 
-const count = (text: string, needle: string) => text.split(needle).length - 1;
+const REPLY_LINE = '[Client] Server Replied: Secure Hello from SPIRE Server!';
+/** How long a line the server wrote may take to show in the pod log read through the API. */
+const LOG_SETTLE_MS = 30_000;
 
 /** Waits (bounded) for a line in the pod log. */
 function waitForLog(context: ControlContext, line: string): Promise<string> {
@@ -120,33 +125,57 @@ control('POD-07', async (context) => {
 
 control('POD-08', async (context) => {
   const { run, evidence } = context;
-  const before = count(await logs(context), '[Server] ✅ VERIFIED CLIENT IDENTITY');
+  const clientId = run.config.workloadSpiffeId;
+  // Counted exactly (other clients, e.g. a kept pod-to-pod client, share the server), and marked by a message unique
+  // to this run, so that POD-09 finds this exchange and no other.
+  const verifiedBefore = countExact(verifiedClientIds(await logs(context)), clientId);
+  const message = `POD-08 in-pod client ${randomUUID()}`;
   const result = await exec(context, [
     'node',
     '/opt/mtls-demo/src/main.ts',
     'client',
     '--connect',
     `127.0.0.1:${run.config.workload.port}`,
+    '--message',
+    message,
   ]);
-  context.provide('podClient', {
-    output: result.stdout + result.stderr,
-    exitCode: result.exitCode,
-    verifiedBefore: before,
-  });
-  await evidence('client-in-pod.txt', result.stdout + result.stderr);
-  expect(result.stdout).toContain('[Client] Server Replied: Secure Hello from SPIRE Server!');
-  expect(result.exitCode).toBe(0);
+  const output = result.stdout + result.stderr;
+  context.provide('podClient', { output, exitCode: result.exitCode, clientId, message, verifiedBefore });
+  await evidence('client-in-pod.txt', output);
+  expect(
+    logLines(result.stdout),
+    `expected the in-pod client to print "${REPLY_LINE}"; it printed:\n${output}`,
+  ).toContain(REPLY_LINE);
+  expect(result.exitCode, `expected the in-pod client to exit 0; it exited ${result.exitCode}`).toBe(0);
 });
 
 control('POD-09', async (context) => {
-  const { run, evidence } = context;
+  const { run, evidence, log } = context;
   const client = context.need('podClient');
-  const text = await logs(context);
-  await evidence('pod.log', text);
-  expect(client.output).toContain(`[Client] ✅ VERIFIED SERVER IDENTITY: ${run.config.workloadSpiffeId}`);
-  expect(count(text, `[Server] ✅ VERIFIED CLIENT IDENTITY: ${run.config.workloadSpiffeId}`)).toBeGreaterThan(
-    client.verifiedBefore,
-  );
+  const serverId = run.config.workloadSpiffeId;
+  // The server logs the exchange before it replies, but its log reaches the API by another path than the exec's
+  // answer: read it until the exchange shows (bounded), then judge what was seen.
+  const seen = await readExchangeFromServerLog(() => logs(context), client, {
+    timeoutMs: LOG_SETTLE_MS,
+    onProgress: log,
+  });
+  await evidence('pod.log', seen.log);
+  await evidence('exchange.txt', describeExchange(seen, client));
+  expect(
+    verifiedServerIds(client.output),
+    `expected the in-pod client to log "[Client] ✅ VERIFIED SERVER IDENTITY: ${serverId}"; it verified: ` +
+      `${verifiedServerIds(client.output).join(', ') || 'no server'}`,
+  ).toContain(serverId);
+  expect(
+    seen.verified,
+    `expected the server pod to log one more "[Server] ✅ VERIFIED CLIENT IDENTITY: ${client.clientId}" for the ` +
+      `in-pod client; saw ${describeExchange(seen, client)}`,
+  ).toBeGreaterThan(client.verifiedBefore);
+  expect(
+    seen.received,
+    `expected the server pod to log the in-pod client's message as received (it does so only after verifying the ` +
+      `client); saw ${describeExchange(seen, client)}`,
+  ).toBe(true);
 });
 
 control('POD-10', async (context) => {
