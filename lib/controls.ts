@@ -593,7 +593,11 @@ const catalogue: Control[] = [
     severity: 'critical',
     source: 'Complete Testing Checklist',
     requires: ['DEPLOY-03'],
-    remediation: 'Every step of run_k8s_demo.sh must succeed: see the first failed control above for its remediation.',
+    needs: ['pod'],
+    remediation:
+      'The demo deploys the mTLS server behind the Service mtls-app: its EndpointSlice must list the pod (IP, mTLS ' +
+      'port) as ready. Check `kubectl get endpointslices -l kubernetes.io/service-name=mtls-app -o yaml`, that the ' +
+      "Service's selector matches the pod's labels, that kube-controller-manager is running, and the pod's readiness.",
   },
   {
     id: 'POD-01',
