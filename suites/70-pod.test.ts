@@ -3,6 +3,8 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { expect } from 'vitest';
+import { SPIRE_VERSION_PATTERN } from '../fixtures/artifacts/spire.ts';
+import { versions } from '../fixtures/artifacts/versions.ts';
 import { kube } from '../fixtures/cluster-context.ts';
 import { type ControlContext, control } from '../fixtures/control.ts';
 import { describeExchange, readExchangeFromServerLog } from '../fixtures/exchange-log.ts';
@@ -114,13 +116,30 @@ control('POD-06', async (context) => {
 control('POD-07', async (context) => {
   const { evidence } = context;
   const mounts = await exec(context, ['cat', '/proc/mounts']);
-  const line = mounts.stdout.split('\n').find((l) => l.split(' ')[1] === AGENT_BINARY_IN_POD) ?? '';
+  const line = mounts.stdout.split('\n').find((l) => l.split(' ')[1] === AGENT_BINARY_IN_POD);
   const version = await exec(context, [AGENT_BINARY_IN_POD, '--version']);
+  const printed = `${version.stdout}${version.stderr}`.trim();
   await evidence(
     'agent-binary-mount.txt',
-    `${line || '(not mounted)'}\n$ spire-agent --version\n${version.stdout}${version.stderr}`,
+    `${line ?? '(not mounted)'}\n$ spire-agent --version\n${printed}\nexit ${version.exitCode}`,
   );
-  expect(line.split(' ')[3]?.split(','), 'the agent binary must be mounted read-only').toContain('ro');
+  const options = line?.split(' ')[3]?.split(',') ?? [];
+  expect(
+    line,
+    `expected ${AGENT_BINARY_IN_POD} to be a mount point in the pod; /proc/mounts has no such entry`,
+  ).toBeDefined();
+  expect(
+    options,
+    `expected ${AGENT_BINARY_IN_POD} to be mounted read-only; its mount options are ${options.join(',')}`,
+  ).toContain('ro');
+  expect(
+    version.exitCode,
+    `expected \`${AGENT_BINARY_IN_POD} --version\` to run in the pod; it exited ${version.exitCode}: ${printed}`,
+  ).toBe(0);
+  expect(
+    SPIRE_VERSION_PATTERN.test(printed),
+    `expected the mounted agent to report SPIRE ${versions.spire.version}; it printed "${printed}"`,
+  ).toBe(true);
 });
 
 control('POD-08', async (context) => {
