@@ -88,7 +88,6 @@ const SVID_FETCH_REMEDIATION =
   'Issue 5 "SVID Fetch Fails": verify the workload is registered (`/opt/spire/bin/spire-server entry show`); check that ' +
   'the registration selectors match the workload (labels); ensure the SPIRE Agent can attest the workload; check the ' +
   'SPIRE Agent log for attestation errors; re-register the workload with correct selectors; restart the workload.';
-
 const NODE_NOT_READY =
   'Issue 1 "Node Status Shows NotReady": verify CNI plugins are installed in /opt/cni/bin; ensure the Flannel ' +
   'configuration exists in /etc/cni/net.d; check the Flannel pods are running (kube-flannel namespace); restart the ' +
@@ -438,10 +437,11 @@ const catalogue: Control[] = [
     severity: 'critical',
     source: 'Testing step 4: View certificate details',
     requires: ['DOCKER-03'],
-    needs: ['dockerServer'],
+    needs: ['dockerServer', 'spireBinaries'],
     remediation:
       'The attached findings table names each broken rule. SPIRE issues conforming SVIDs; a failure points at a ' +
-      'modified CA / credential template or at files not written by SPIRE.',
+      'modified CA / credential template or at files not written by SPIRE. The bundle the workload wrote must be the ' +
+      "server's (`spire-server bundle show`): a different one means the workload trusts a stale or foreign CA.",
   },
   {
     id: 'DOCKER-05',
@@ -648,8 +648,10 @@ const catalogue: Control[] = [
     severity: 'critical',
     source: 'Testing step 4: View certificate details',
     requires: ['POD-04'],
-    needs: ['pod'],
-    remediation: 'The attached findings table names each broken rule.',
+    needs: ['pod', 'spireBinaries'],
+    remediation:
+      "The attached findings table names each broken rule. The bundle the workload wrote must be the server's " +
+      '(`spire-server bundle show`): a different one means the workload trusts a stale or foreign CA; restart the pod.',
   },
   {
     id: 'POD-06',

@@ -10,6 +10,7 @@ import { control } from '../fixtures/control.ts';
 import { describeExchange, readExchangeFromServerLog } from '../fixtures/exchange-log.ts';
 import { EntryApi, ensureEntry } from '../fixtures/registration.ts';
 import type { RunContext } from '../fixtures/run-context.ts';
+import { compareWithServerBundle } from '../fixtures/trust-anchor.ts';
 import {
   buildWorkloadImage,
   runOneShot,
@@ -125,20 +126,37 @@ control('DOCKER-03', async ({ run, evidence, need }) => {
 
 control('DOCKER-04', async ({ run, evidence, need }) => {
   const server = need('dockerServer');
-  const [chainPem, keyPem, bundlePem] = await Promise.all(FILES.map((file) => readFromServer(server, file)));
+  const chainPem = await readFromServer(server, 'svid.0.pem');
+  const keyPem = await readFromServer(server, 'svid.0.key');
+  const bundlePem = await readFromServer(server, 'bundle.0.pem');
   const report = inspectSvid({
-    chainPem: chainPem as string,
-    keyPem: keyPem as string,
-    bundlePem: bundlePem as string,
+    chainPem,
+    keyPem,
+    bundlePem,
     expectedSpiffeId: run.config.workloadSpiffeId,
     expectedTrustDomain: run.config.trustDomain,
   });
-  await evidence('svid.0.pem', chainPem as string, 'application/x-pem-file');
-  await evidence('bundle.0.pem', bundlePem as string, 'application/x-pem-file');
+  // The chain is verified against the workload's own bundle above; that bundle must be the server's trust anchor.
+  const bundle = await compareWithServerBundle(
+    need('spireBinaries'),
+    run.config.spire.serverSocket,
+    bundlePem,
+    `${SVID_DIR}/bundle.0.pem of the container`,
+  );
+  await evidence('svid.0.pem', chainPem, 'application/x-pem-file');
+  await evidence('bundle.0.pem', bundlePem, 'application/x-pem-file');
+  await evidence('spire-server-bundle-show.pem', bundle.serverPem, 'application/x-pem-file');
+  await evidence('bundle-comparison.txt', bundle.description);
   await evidence('svid-summary.txt', renderSummary(report.summary));
   await evidence('svid-findings.md', renderFindingsTable(report), 'text/markdown');
-  const failed = report.findings.filter((finding) => !finding.passed);
-  expect(failed.map((f) => `${f.id}: ${f.detail}`)).toEqual([]);
+  const failed = report.findings.filter((finding) => !finding.passed).map((f) => `${f.id}: ${f.detail}`);
+  expect(
+    failed,
+    `expected the container's SVID files to meet every X509-SVID rule; broken: ${failed.join('; ')}`,
+  ).toEqual([]);
+  expect(bundle.comparison.same, `expected the workload's trust bundle to be the server's: ${bundle.description}`).toBe(
+    true,
+  );
 });
 
 control('DOCKER-05', async ({ run, evidence, need }) => {

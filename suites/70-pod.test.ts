@@ -9,6 +9,7 @@ import { kube } from '../fixtures/cluster-context.ts';
 import { type ControlContext, control } from '../fixtures/control.ts';
 import { describeExchange, readExchangeFromServerLog } from '../fixtures/exchange-log.ts';
 import { execInPod, podLogs } from '../fixtures/kube.ts';
+import { compareWithServerBundle } from '../fixtures/trust-anchor.ts';
 import { inspectSvid, renderFindingsTable, renderSummary } from '../lib/svid-inspector.ts';
 import { waitFor } from '../lib/wait.ts';
 import { countExact, logLines, verifiedClientIds, verifiedServerIds } from '../lib/workload-log.ts';
@@ -20,6 +21,14 @@ const FLANNEL_STATE = '/var/lib/cni/flannel';
 /** Runs a command in the workload container of the pod (DEPLOY-03's handle). */
 const exec = ({ run, need }: ControlContext, command: string[]) =>
   execInPod(kube(run), need('pod').namespace, need('pod').name, run.config.workload.container, command);
+
+/** Reads a file of the workload's SVID directory in the pod. */
+async function readInPod(context: ControlContext, file: string): Promise<string> {
+  const result = await exec(context, ['cat', `${SVID_DIR}/${file}`]);
+  if (result.exitCode !== 0)
+    throw new Error(`expected to read ${SVID_DIR}/${file} in the pod; cat exited ${result.exitCode}: ${result.stderr}`);
+  return result.stdout;
+}
 
 const logs = ({ run, need }: ControlContext) =>
   podLogs(kube(run), need('pod').namespace, need('pod').name, run.config.workload.container);
@@ -80,17 +89,10 @@ control('POD-04', async (context) => {
 });
 
 control('POD-05', async (context) => {
-  const { run, evidence } = context;
-  const read = async (file: string) => {
-    const result = await exec(context, ['cat', `${SVID_DIR}/${file}`]);
-    if (result.exitCode !== 0) throw new Error(`cannot read ${file} in the pod: ${result.stderr}`);
-    return result.stdout;
-  };
-  const [chainPem, keyPem, bundlePem] = [
-    await read('svid.0.pem'),
-    await read('svid.0.key'),
-    await read('bundle.0.pem'),
-  ];
+  const { run, evidence, need } = context;
+  const chainPem = await readInPod(context, 'svid.0.pem');
+  const keyPem = await readInPod(context, 'svid.0.key');
+  const bundlePem = await readInPod(context, 'bundle.0.pem');
   const report = inspectSvid({
     chainPem,
     keyPem,
@@ -98,11 +100,26 @@ control('POD-05', async (context) => {
     expectedSpiffeId: run.config.workloadSpiffeId,
     expectedTrustDomain: run.config.trustDomain,
   });
+  // The chain is verified against the workload's own bundle above; that bundle must be the server's trust anchor.
+  const bundle = await compareWithServerBundle(
+    need('spireBinaries'),
+    run.config.spire.serverSocket,
+    bundlePem,
+    `${SVID_DIR}/bundle.0.pem of the pod`,
+  );
   await evidence('svid.0.pem', chainPem, 'application/x-pem-file');
   await evidence('bundle.0.pem', bundlePem, 'application/x-pem-file');
+  await evidence('spire-server-bundle-show.pem', bundle.serverPem, 'application/x-pem-file');
+  await evidence('bundle-comparison.txt', bundle.description);
   await evidence('svid-summary.txt', renderSummary(report.summary));
   await evidence('svid-findings.md', renderFindingsTable(report), 'text/markdown');
-  expect(report.findings.filter((f) => !f.passed).map((f) => `${f.id}: ${f.detail}`)).toEqual([]);
+  const failed = report.findings.filter((f) => !f.passed).map((f) => `${f.id}: ${f.detail}`);
+  expect(failed, `expected the pod's SVID files to meet every X509-SVID rule; broken: ${failed.join('; ')}`).toEqual(
+    [],
+  );
+  expect(bundle.comparison.same, `expected the workload's trust bundle to be the server's: ${bundle.description}`).toBe(
+    true,
+  );
 });
 
 control('POD-06', async (context) => {
