@@ -88,6 +88,12 @@ const SVID_FETCH_REMEDIATION =
   'Issue 5 "SVID Fetch Fails": verify the workload is registered (`/opt/spire/bin/spire-server entry show`); check that ' +
   'the registration selectors match the workload (labels); ensure the SPIRE Agent can attest the workload; check the ' +
   'SPIRE Agent log for attestation errors; re-register the workload with correct selectors; restart the workload.';
+const SERVED_SVID_REMEDIATION =
+  'The server must serve the SVID the SPIRE Agent gave it: the chain it presents must be the one of svid.0.pem and ' +
+  'chain to the trust bundle of the SPIRE Server. A stale or foreign certificate means the workload loaded another ' +
+  'certificate or did not apply a rotation to its TLS context; check the [SVID Rotation] lines of its log and restart ' +
+  `the workload. ${SVID_FETCH_REMEDIATION}`;
+
 const NODE_NOT_READY =
   'Issue 1 "Node Status Shows NotReady": verify CNI plugins are installed in /opt/cni/bin; ensure the Flannel ' +
   'configuration exists in /etc/cni/net.d; check the Flannel pods are running (kube-flannel namespace); restart the ' +
@@ -500,6 +506,16 @@ const catalogue: Control[] = [
       'means the workload read a stale or foreign bundle.',
   },
   {
+    id: 'DOCKER-10',
+    title: 'mTLS server presents its SVID over TLS (the chain of svid.0.pem, chaining to `spire-server bundle show`)',
+    phase: 'docker',
+    severity: 'critical',
+    source: 'Testing step 4: View certificate details; Security Considerations: mutual certificate verification',
+    requires: ['DOCKER-06', 'DOCKER-03'],
+    needs: ['dockerServer', 'spireBinaries'],
+    remediation: SERVED_SVID_REMEDIATION,
+  },
+  {
     id: 'NEG-01',
     title: 'A container without the registered labels gets no SVID (PermissionDenied)',
     phase: 'docker',
@@ -703,6 +719,17 @@ const catalogue: Control[] = [
     requires: ['DEPLOY-03'],
     needs: ['pod'],
     remediation: NODE_NOT_READY,
+  },
+  {
+    id: 'POD-11',
+    title:
+      'mTLS server in the pod presents its SVID over TLS (the chain of svid.0.pem, chaining to `spire-server bundle show`)',
+    phase: 'pod',
+    severity: 'critical',
+    source: 'Testing step 4: View certificate details; Security Considerations: mutual certificate verification',
+    requires: ['POD-02', 'POD-04'],
+    needs: ['pod', 'spireBinaries'],
+    remediation: SERVED_SVID_REMEDIATION,
   },
   {
     id: 'MESH-01',

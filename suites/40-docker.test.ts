@@ -10,7 +10,8 @@ import { control } from '../fixtures/control.ts';
 import { describeExchange, readExchangeFromServerLog } from '../fixtures/exchange-log.ts';
 import { EntryApi, ensureEntry } from '../fixtures/registration.ts';
 import type { RunContext } from '../fixtures/run-context.ts';
-import { compareWithServerBundle } from '../fixtures/trust-anchor.ts';
+import { probeServedSvid } from '../fixtures/served-svid.ts';
+import { compareWithServerBundle, serverBundlePem } from '../fixtures/trust-anchor.ts';
 import {
   buildWorkloadImage,
   runOneShot,
@@ -272,6 +273,38 @@ control('DOCKER-09', async ({ run, evidence, need }) => {
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
+});
+
+control('DOCKER-10', async ({ run, evidence, need }) => {
+  const server = need('dockerServer');
+  const bundlePem = await serverBundlePem(need('spireBinaries'), run.config.spire.serverSocket);
+  // The host reaches the container on Docker's bridge: the suite's own TLS connection sees what any client sees.
+  const served = await probeServedSvid(
+    server.ip,
+    run.config.workload.port,
+    () => readFromServer(server, 'svid.0.pem'),
+    {
+      bundlePem,
+      expectedSpiffeId: run.config.workloadSpiffeId,
+      expectedTrustDomain: run.config.trustDomain,
+    },
+  );
+  await evidence('presented-chain.pem', served.presented.chainPem, 'application/x-pem-file');
+  await evidence('spire-server-bundle-show.pem', bundlePem, 'application/x-pem-file');
+  await evidence(
+    'served-vs-files.txt',
+    `${served.description}\nattempts: ${served.attempts}; ${served.presented.protocol}; ${served.presented.ending}`,
+  );
+  await evidence('presented-findings.md', renderFindingsTable(served.report), 'text/markdown');
+  expect(
+    served.sameLeaf,
+    `expected the server container to present the certificate of its ${SVID_DIR}/svid.0.pem; ${served.description}`,
+  ).toBe(true);
+  expect(
+    served.broken,
+    `expected the presented certificate to be an SVID of ${run.config.workloadSpiffeId} chaining to ` +
+      `\`spire-server bundle show\`; broken: ${served.broken.join('; ')}`,
+  ).toEqual([]);
 });
 
 control('NEG-01', async ({ run, evidence, need }) => {

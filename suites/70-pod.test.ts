@@ -9,7 +9,8 @@ import { kube } from '../fixtures/cluster-context.ts';
 import { type ControlContext, control } from '../fixtures/control.ts';
 import { describeExchange, readExchangeFromServerLog } from '../fixtures/exchange-log.ts';
 import { execInPod, podLogs } from '../fixtures/kube.ts';
-import { compareWithServerBundle } from '../fixtures/trust-anchor.ts';
+import { probeServedSvid } from '../fixtures/served-svid.ts';
+import { compareWithServerBundle, serverBundlePem } from '../fixtures/trust-anchor.ts';
 import { inspectSvid, renderFindingsTable, renderSummary } from '../lib/svid-inspector.ts';
 import { waitFor } from '../lib/wait.ts';
 import { countExact, logLines, verifiedClientIds, verifiedServerIds } from '../lib/workload-log.ts';
@@ -226,4 +227,33 @@ control('POD-10', async (context) => {
   );
   expect(a === 10 && b === 244, `pod IP ${ip} is outside 10.244.0.0/16`).toBe(true);
   expect(wired.length, `no pod was wired by the flannel CNI plugin (${FLANNEL_STATE} is empty)`).toBeGreaterThan(0);
+});
+
+control('POD-11', async (context) => {
+  const { run, evidence, need } = context;
+  const pod = need('pod');
+  const bundlePem = await serverBundlePem(need('spireBinaries'), run.config.spire.serverSocket);
+  // The host is the node: it reaches the pod network, so the suite's own TLS connection sees what any client sees.
+  const served = await probeServedSvid(pod.ip, run.config.workload.port, () => readInPod(context, 'svid.0.pem'), {
+    bundlePem,
+    expectedSpiffeId: run.config.workloadSpiffeId,
+    expectedTrustDomain: run.config.trustDomain,
+  });
+  await evidence('presented-chain.pem', served.presented.chainPem, 'application/x-pem-file');
+  await evidence('spire-server-bundle-show.pem', bundlePem, 'application/x-pem-file');
+  await evidence(
+    'served-vs-files.txt',
+    `${pod.name} ${pod.ip}:${run.config.workload.port}\n${served.description}\n` +
+      `attempts: ${served.attempts}; ${served.presented.protocol}; ${served.presented.ending}`,
+  );
+  await evidence('presented-findings.md', renderFindingsTable(served.report), 'text/markdown');
+  expect(
+    served.sameLeaf,
+    `expected the server in pod ${pod.name} to present the certificate of its ${SVID_DIR}/svid.0.pem; ${served.description}`,
+  ).toBe(true);
+  expect(
+    served.broken,
+    `expected the presented certificate to be an SVID of ${run.config.workloadSpiffeId} chaining to ` +
+      `\`spire-server bundle show\`; broken: ${served.broken.join('; ')}`,
+  ).toEqual([]);
 });
