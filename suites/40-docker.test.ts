@@ -209,6 +209,7 @@ control('DOCKER-08', async ({ run, evidence, log, need }) => {
   });
   await evidence('server-container.log', seen.log);
   await evidence('client-container.log', clientRun.logs);
+  log(describeExchange(seen, clientRun));
   await evidence('exchange.txt', describeExchange(seen, clientRun));
   expect(
     verifiedServerIds(clientRun.logs),

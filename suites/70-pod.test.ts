@@ -197,6 +197,7 @@ control('POD-09', async (context) => {
     onProgress: log,
   });
   await evidence('pod.log', seen.log);
+  log(describeExchange(seen, client));
   await evidence('exchange.txt', describeExchange(seen, client));
   expect(
     verifiedServerIds(client.output),
