@@ -507,7 +507,7 @@ const catalogue: Control[] = [
   },
   {
     id: 'DOCKER-10',
-    title: 'mTLS server presents its SVID over TLS (the chain of svid.0.pem, chaining to `spire-server bundle show`)',
+    title: 'mTLS server presents its SVID over TLS (the certificate of svid.0.pem, chaining to `spire-server bundle show`)',
     phase: 'docker',
     severity: 'critical',
     source: 'Testing step 4: View certificate details; Security Considerations: mutual certificate verification',
@@ -723,7 +723,7 @@ const catalogue: Control[] = [
   {
     id: 'POD-11',
     title:
-      'mTLS server in the pod presents its SVID over TLS (the chain of svid.0.pem, chaining to `spire-server bundle show`)',
+      'mTLS server in the pod presents its SVID over TLS (the certificate of svid.0.pem, chaining to `spire-server bundle show`)',
     phase: 'pod',
     severity: 'critical',
     source: 'Testing step 4: View certificate details; Security Considerations: mutual certificate verification',
