@@ -88,6 +88,11 @@ const SVID_FETCH_REMEDIATION =
   'Issue 5 "SVID Fetch Fails": verify the workload is registered (`/opt/spire/bin/spire-server entry show`); check that ' +
   'the registration selectors match the workload (labels); ensure the SPIRE Agent can attest the workload; check the ' +
   'SPIRE Agent log for attestation errors; re-register the workload with correct selectors; restart the workload.';
+const SERVED_SVID_REMEDIATION =
+  'The server must serve the SVID the SPIRE Agent gave it: the chain it presents must be the one of svid.0.pem and ' +
+  'chain to the trust bundle of the SPIRE Server. A stale or foreign certificate means the workload loaded another ' +
+  'certificate or did not apply a rotation to its TLS context; check the [SVID Rotation] lines of its log and restart ' +
+  `the workload. ${SVID_FETCH_REMEDIATION}`;
 
 const NODE_NOT_READY =
   'Issue 1 "Node Status Shows NotReady": verify CNI plugins are installed in /opt/cni/bin; ensure the Flannel ' +
@@ -439,10 +444,11 @@ const catalogue: Control[] = [
     severity: 'critical',
     source: 'Testing step 4: View certificate details',
     requires: ['DOCKER-03'],
-    needs: ['dockerServer'],
+    needs: ['dockerServer', 'spireBinaries'],
     remediation:
       'The attached findings table names each broken rule. SPIRE issues conforming SVIDs; a failure points at a ' +
-      'modified CA / credential template or at files not written by SPIRE.',
+      'modified CA / credential template or at files not written by SPIRE. The bundle the workload wrote must be the ' +
+      "server's (`spire-server bundle show`): a different one means the workload trusts a stale or foreign CA.",
   },
   {
     id: 'DOCKER-05',
@@ -499,6 +505,16 @@ const catalogue: Control[] = [
     remediation:
       'The workload and the SPIRE CLI must see the same SPIFFE ID and trust bundle for the same selectors; a mismatch ' +
       'means the workload read a stale or foreign bundle.',
+  },
+  {
+    id: 'DOCKER-10',
+    title: 'mTLS server presents its SVID over TLS (the certificate of svid.0.pem, chaining to `spire-server bundle show`)',
+    phase: 'docker',
+    severity: 'critical',
+    source: 'Testing step 4: View certificate details; Security Considerations: mutual certificate verification',
+    requires: ['DOCKER-06', 'DOCKER-03'],
+    needs: ['dockerServer', 'spireBinaries'],
+    remediation: SERVED_SVID_REMEDIATION,
   },
   {
     id: 'NEG-01',
@@ -594,7 +610,11 @@ const catalogue: Control[] = [
     severity: 'critical',
     source: 'Complete Testing Checklist',
     requires: ['DEPLOY-03'],
-    remediation: 'Every step of run_k8s_demo.sh must succeed: see the first failed control above for its remediation.',
+    needs: ['pod'],
+    remediation:
+      'The demo deploys the mTLS server behind the Service mtls-app: its EndpointSlice must list the pod (IP, mTLS ' +
+      'port) as ready. Check `kubectl get endpointslices -l kubernetes.io/service-name=mtls-app -o yaml`, that the ' +
+      "Service's selector matches the pod's labels, that kube-controller-manager is running, and the pod's readiness.",
   },
   {
     id: 'POD-01',
@@ -645,8 +665,10 @@ const catalogue: Control[] = [
     severity: 'critical',
     source: 'Testing step 4: View certificate details',
     requires: ['POD-04'],
-    needs: ['pod'],
-    remediation: 'The attached findings table names each broken rule.',
+    needs: ['pod', 'spireBinaries'],
+    remediation:
+      "The attached findings table names each broken rule. The bundle the workload wrote must be the server's " +
+      '(`spire-server bundle show`): a different one means the workload trusts a stale or foreign CA; restart the pod.',
   },
   {
     id: 'POD-06',
@@ -698,6 +720,17 @@ const catalogue: Control[] = [
     requires: ['DEPLOY-03'],
     needs: ['pod'],
     remediation: NODE_NOT_READY,
+  },
+  {
+    id: 'POD-11',
+    title:
+      'mTLS server in the pod presents its SVID over TLS (the certificate of svid.0.pem, chaining to `spire-server bundle show`)',
+    phase: 'pod',
+    severity: 'critical',
+    source: 'Testing step 4: View certificate details; Security Considerations: mutual certificate verification',
+    requires: ['POD-02', 'POD-04'],
+    needs: ['pod', 'spireBinaries'],
+    remediation: SERVED_SVID_REMEDIATION,
   },
   {
     id: 'MESH-01',

@@ -1,13 +1,17 @@
 // Phase 40: the seed's Docker demonstration inside the suite. The workload image runs in Docker with the labels a
 // Kubernetes container would carry; the host agent's docker attestor gives it the registered identity; a second
 // container proves mutual TLS both ways; the negative controls prove identities and access are not handed out freely.
+import { randomUUID } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { control } from '../fixtures/control.ts';
+import { describeExchange, readExchangeFromServerLog } from '../fixtures/exchange-log.ts';
 import { EntryApi, ensureEntry } from '../fixtures/registration.ts';
 import type { RunContext } from '../fixtures/run-context.ts';
+import { probeServedSvid } from '../fixtures/served-svid.ts';
+import { compareWithServerBundle, serverBundlePem } from '../fixtures/trust-anchor.ts';
 import {
   buildWorkloadImage,
   runOneShot,
@@ -17,6 +21,7 @@ import {
 } from '../fixtures/workload-container.ts';
 import { inspectSvid, renderFindingsTable, renderSummary } from '../lib/svid-inspector.ts';
 import { waitFor } from '../lib/wait.ts';
+import { countExact, logLines, verifiedClientIds, verifiedServerIds } from '../lib/workload-log.ts';
 
 const FILES = ['svid.0.pem', 'svid.0.key', 'bundle.0.pem'] as const;
 const INTRUDER_CONTAINER = 'mtls-intruder';
@@ -31,15 +36,18 @@ async function readFromServer(server: WorkloadContainer, file: string): Promise<
   return result.stdout;
 }
 
-const count = (text: string, needle: string) => text.split(needle).length - 1;
+const REPLY_LINE = '[Client] Server Replied: Secure Hello from SPIRE Server!';
+/** How long a line the server wrote may take to show in `docker logs`. */
+const LOG_SETTLE_MS = 30_000;
 
-/** A one-shot workload container in client mode, labelled as `container`, against the server container. */
+/** A one-shot workload container in client mode, labelled as `container`, sending `message` to the server container. */
 function runClientContainer(
   run: RunContext,
   image: string,
   server: WorkloadContainer,
   name: string,
   container: string,
+  message: string,
 ) {
   return runOneShot({
     image,
@@ -52,6 +60,8 @@ function runClientContainer(
       `${server.ip}:${run.config.workload.port}`,
       '--server-id',
       run.config.workloadSpiffeId,
+      '--message',
+      message,
     ],
     ledger: run.ledger,
     readyTimeoutMs: (run.config.timeouts.svidFetchSeconds + 30) * 1000,
@@ -117,20 +127,37 @@ control('DOCKER-03', async ({ run, evidence, need }) => {
 
 control('DOCKER-04', async ({ run, evidence, need }) => {
   const server = need('dockerServer');
-  const [chainPem, keyPem, bundlePem] = await Promise.all(FILES.map((file) => readFromServer(server, file)));
+  const chainPem = await readFromServer(server, 'svid.0.pem');
+  const keyPem = await readFromServer(server, 'svid.0.key');
+  const bundlePem = await readFromServer(server, 'bundle.0.pem');
   const report = inspectSvid({
-    chainPem: chainPem as string,
-    keyPem: keyPem as string,
-    bundlePem: bundlePem as string,
+    chainPem,
+    keyPem,
+    bundlePem,
     expectedSpiffeId: run.config.workloadSpiffeId,
     expectedTrustDomain: run.config.trustDomain,
   });
-  await evidence('svid.0.pem', chainPem as string, 'application/x-pem-file');
-  await evidence('bundle.0.pem', bundlePem as string, 'application/x-pem-file');
+  // The chain is verified against the workload's own bundle above; that bundle must be the server's trust anchor.
+  const bundle = await compareWithServerBundle(
+    need('spireBinaries'),
+    run.config.spire.serverSocket,
+    bundlePem,
+    `${SVID_DIR}/bundle.0.pem of the container`,
+  );
+  await evidence('svid.0.pem', chainPem, 'application/x-pem-file');
+  await evidence('bundle.0.pem', bundlePem, 'application/x-pem-file');
+  await evidence('spire-server-bundle-show.pem', bundle.serverPem, 'application/x-pem-file');
+  await evidence('bundle-comparison.txt', bundle.description);
   await evidence('svid-summary.txt', renderSummary(report.summary));
   await evidence('svid-findings.md', renderFindingsTable(report), 'text/markdown');
-  const failed = report.findings.filter((finding) => !finding.passed);
-  expect(failed.map((f) => `${f.id}: ${f.detail}`)).toEqual([]);
+  const failed = report.findings.filter((finding) => !finding.passed).map((f) => `${f.id}: ${f.detail}`);
+  expect(
+    failed,
+    `expected the container's SVID files to meet every X509-SVID rule; broken: ${failed.join('; ')}`,
+  ).toEqual([]);
+  expect(bundle.comparison.same, `expected the workload's trust bundle to be the server's: ${bundle.description}`).toBe(
+    true,
+  );
 });
 
 control('DOCKER-05', async ({ run, evidence, need }) => {
@@ -149,30 +176,56 @@ control('DOCKER-06', async ({ run, evidence, need }) => {
 
 control('DOCKER-07', async ({ run, evidence, need, provide }) => {
   const target = need('dockerServer');
-  const verifiedBefore = count(await target.logs(), '[Server] ✅ VERIFIED CLIENT IDENTITY');
+  const clientId = run.config.workloadSpiffeId;
+  // Counted exactly and marked by a message unique to this run, so that DOCKER-08 finds this exchange and no other.
+  const verifiedBefore = countExact(verifiedClientIds(await target.logs()), clientId);
+  const message = `DOCKER-07 client container ${randomUUID()}`;
   const client = await runClientContainer(
     run,
     need('workloadImage'),
     target,
     'mtls-client',
     run.config.workload.container,
+    message,
   );
-  provide('clientRun', { ...client, verifiedBefore });
+  provide('clientRun', { ...client, clientId, message, verifiedBefore });
   await evidence('client-container.log', client.logs);
-  expect(client.logs).toContain('[Client] Server Replied: Secure Hello from SPIRE Server!');
-  expect(client.exitCode).toBe(0);
+  expect(
+    logLines(client.logs),
+    `expected the client container to print "${REPLY_LINE}"; it printed:\n${client.logs}`,
+  ).toContain(REPLY_LINE);
+  expect(client.exitCode, `expected the client container to exit 0; it exited ${client.exitCode}`).toBe(0);
 });
 
-control('DOCKER-08', async ({ run, evidence, need }) => {
+control('DOCKER-08', async ({ run, evidence, log, need }) => {
   const clientRun = need('clientRun');
-  const serverLogs = await need('dockerServer').logs();
-  await evidence('server-container.log', serverLogs);
+  const serverId = run.config.workloadSpiffeId;
+  const server = need('dockerServer');
+  // The server logs the exchange before it replies, but `docker logs` may not show it yet when the client has
+  // exited: read it until the exchange shows (bounded), then judge what was seen.
+  const seen = await readExchangeFromServerLog(() => server.logs(), clientRun, {
+    timeoutMs: LOG_SETTLE_MS,
+    onProgress: log,
+  });
+  await evidence('server-container.log', seen.log);
   await evidence('client-container.log', clientRun.logs);
-  expect(clientRun.logs).toContain(`[Client] ✅ VERIFIED SERVER IDENTITY: ${run.config.workloadSpiffeId}`);
-  // The server also verifies its own start-up self-test; the client container must add one more verification.
-  expect(count(serverLogs, `[Server] ✅ VERIFIED CLIENT IDENTITY: ${run.config.workloadSpiffeId}`)).toBeGreaterThan(
-    clientRun.verifiedBefore,
-  );
+  log(describeExchange(seen, clientRun));
+  await evidence('exchange.txt', describeExchange(seen, clientRun));
+  expect(
+    verifiedServerIds(clientRun.logs),
+    `expected the client container to log "[Client] ✅ VERIFIED SERVER IDENTITY: ${serverId}"; it verified: ` +
+      `${verifiedServerIds(clientRun.logs).join(', ') || 'no server'}`,
+  ).toContain(serverId);
+  expect(
+    seen.verified,
+    `expected the server container to log one more "[Server] ✅ VERIFIED CLIENT IDENTITY: ${clientRun.clientId}" ` +
+      `for the client container; saw ${describeExchange(seen, clientRun)}`,
+  ).toBeGreaterThan(clientRun.verifiedBefore);
+  expect(
+    seen.received,
+    `expected the server container to log the client's message as received (it does so only after verifying the ` +
+      `client); saw ${describeExchange(seen, clientRun)}`,
+  ).toBe(true);
 });
 
 control('DOCKER-09', async ({ run, evidence, need }) => {
@@ -223,6 +276,38 @@ control('DOCKER-09', async ({ run, evidence, need }) => {
   }
 });
 
+control('DOCKER-10', async ({ run, evidence, need }) => {
+  const server = need('dockerServer');
+  const bundlePem = await serverBundlePem(need('spireBinaries'), run.config.spire.serverSocket);
+  // The host reaches the container on Docker's bridge: the suite's own TLS connection sees what any client sees.
+  const served = await probeServedSvid(
+    server.ip,
+    run.config.workload.port,
+    () => readFromServer(server, 'svid.0.pem'),
+    {
+      bundlePem,
+      expectedSpiffeId: run.config.workloadSpiffeId,
+      expectedTrustDomain: run.config.trustDomain,
+    },
+  );
+  await evidence('presented-chain.pem', served.presented.chainPem, 'application/x-pem-file');
+  await evidence('spire-server-bundle-show.pem', bundlePem, 'application/x-pem-file');
+  await evidence(
+    'served-vs-files.txt',
+    `${served.description}\nattempts: ${served.attempts}; ${served.presented.protocol}; ${served.presented.ending}`,
+  );
+  await evidence('presented-findings.md', renderFindingsTable(served.report), 'text/markdown');
+  expect(
+    served.sameLeaf,
+    `expected the server container to present the certificate of its ${SVID_DIR}/svid.0.pem; ${served.description}`,
+  ).toBe(true);
+  expect(
+    served.broken,
+    `expected the presented certificate to be an SVID of ${run.config.workloadSpiffeId} chaining to ` +
+      `\`spire-server bundle show\`; broken: ${served.broken.join('; ')}`,
+  ).toEqual([]);
+});
+
 control('NEG-01', async ({ run, evidence, need }) => {
   const fetchSeconds = 15;
   const result = await runOneShot({
@@ -257,7 +342,14 @@ control('NEG-02', async ({ run, evidence, log, need }) => {
     api.close();
   }
   const target = need('dockerServer');
-  const client = await runClientContainer(run, need('workloadImage'), target, INTRUDER_CONTAINER, INTRUDER_CONTAINER);
+  const client = await runClientContainer(
+    run,
+    need('workloadImage'),
+    target,
+    INTRUDER_CONTAINER,
+    INTRUDER_CONTAINER,
+    `NEG-02 intruder ${randomUUID()}`,
+  );
   const serverLogs = await target.logs();
   await evidence('intruder-client.log', client.logs);
   await evidence('server-container.log', serverLogs);

@@ -2,6 +2,7 @@
 // readiness probe), the rollout waited for with visible status.
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { V1EndpointSlice } from '@kubernetes/client-node';
 import { expect } from 'vitest';
 import { kube } from '../fixtures/cluster-context.ts';
 import { control } from '../fixtures/control.ts';
@@ -9,6 +10,7 @@ import { applyManifest, eventsOf, podSummary, renderManifest, waitForReadyPods }
 import type { RunContext } from '../fixtures/run-context.ts';
 import { isSocket } from '../fixtures/spire.ts';
 import { podLabel } from '../lib/config.ts';
+import { waitFor } from '../lib/wait.ts';
 
 const APP_MANIFEST = fileURLToPath(new URL('../manifests/mtls-app.yaml', import.meta.url));
 
@@ -61,24 +63,57 @@ control('DEPLOY-03', async ({ run, evidence, log, provide }) => {
   expect(pods, `expected exactly one ready pod ${selector(run)}, saw ${pods.length}`).toHaveLength(1);
   expect(status?.ready, `container of pod ${pod.metadata.name} is not ready`).toBe(true);
   expect(status?.restartCount, `pod ${pod.metadata.name} restarted ${status?.restartCount} time(s)`).toBe(0);
+  const ip = pod.status?.podIP;
+  expect(ip, `expected ready pod ${pod.metadata.name} to have an IP; it has none`).toBeTruthy();
   provide('pod', {
     name: pod.metadata.name,
     namespace,
-    ip: pod.status?.podIP ?? '',
+    ip: ip ?? '',
     restarts: status?.restartCount ?? 0,
     startedAt: status?.state?.running?.startedAt?.toISOString() ?? '',
   });
 });
 
-control('DEPLOY-04', async ({ run, evidence }) => {
-  const deployment = await kube(run).apps.readNamespacedDeployment({
-    name: 'mtls-app',
-    namespace: run.config.workload.namespace,
-  });
-  const s = deployment.status;
-  await evidence('deployment-status.json', JSON.stringify(s, null, 2), 'application/json');
-  // Rollout complete: the controller saw the latest spec and every replica is updated and available.
-  expect(s?.observedGeneration).toBeGreaterThanOrEqual(deployment.metadata?.generation ?? 1);
-  expect(s?.updatedReplicas).toBe(deployment.spec?.replicas);
-  expect(s?.availableReplicas).toBe(deployment.spec?.replicas);
+// What the demo script's success means beyond a running pod (DEPLOY-03): it deploys the mTLS server as an application,
+// the Deployment AND the Service mtls-app in front of it, and it is complete when that Service routes to the pod. The
+// EndpointSlice controller publishes that route: an endpoint with the pod's IP, the pod as its target, ready, on the
+// named mTLS port. No other control looks at it; MESH-01 later uses the route, this says whether it was ever made.
+control('DEPLOY-04', async ({ run, evidence, log, need }) => {
+  const pod = need('pod');
+  const port = run.config.workload.port;
+  const labelSelector = 'kubernetes.io/service-name=mtls-app';
+  const routes = (slices: V1EndpointSlice[]) =>
+    slices.flatMap((slice) =>
+      (slice.endpoints ?? []).map((endpoint) => ({
+        addresses: endpoint.addresses,
+        target: endpoint.targetRef?.name,
+        ready: endpoint.conditions?.ready === true,
+        ports: (slice.ports ?? []).map((p) => `${p.name}=${p.port}/${p.protocol}`),
+      })),
+    );
+  const routesToPod = (route: ReturnType<typeof routes>[number]) =>
+    route.addresses.includes(pod.ip) &&
+    route.target === pod.name &&
+    route.ready &&
+    route.ports.includes(`mtls=${port}/TCP`);
+  // The controller publishes the route shortly after the pod turns Ready: read until it shows, bounded.
+  const slices = await waitFor(
+    `Service mtls-app to route to pod ${pod.name} (${pod.ip}:${port})`,
+    async () => {
+      const list = await kube(run).discovery.listNamespacedEndpointSlice({ namespace: pod.namespace, labelSelector });
+      const seen = routes(list.items);
+      return seen.some(routesToPod) ? { done: true, value: list.items } : { done: false, status: JSON.stringify(seen) };
+    },
+    { timeoutMs: 30_000, intervalMs: 1000, onProgress: log },
+  ).catch(
+    async () =>
+      (await kube(run).discovery.listNamespacedEndpointSlice({ namespace: pod.namespace, labelSelector })).items,
+  );
+  const seen = routes(slices);
+  await evidence('endpointslices.json', JSON.stringify(slices, null, 2), 'application/json');
+  expect(
+    seen.filter(routesToPod),
+    `expected an EndpointSlice of Service mtls-app with a ready endpoint ${pod.ip} (pod ${pod.name}) on port ` +
+      `mtls=${port}/TCP; saw ${JSON.stringify(seen)}`,
+  ).toHaveLength(1);
 });

@@ -1,12 +1,19 @@
 // Phase 70: inside the pod, the seed's post-deployment testing: logs, exec, the SVID files (judged by the inspector;
 // the key is read into memory to be checked against the certificate, never kept), the mounts, the manual client.
+import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { expect } from 'vitest';
+import { SPIRE_VERSION_PATTERN } from '../fixtures/artifacts/spire.ts';
+import { versions } from '../fixtures/artifacts/versions.ts';
 import { kube } from '../fixtures/cluster-context.ts';
 import { type ControlContext, control } from '../fixtures/control.ts';
+import { describeExchange, readExchangeFromServerLog } from '../fixtures/exchange-log.ts';
 import { execInPod, podLogs } from '../fixtures/kube.ts';
+import { probeServedSvid } from '../fixtures/served-svid.ts';
+import { compareWithServerBundle, serverBundlePem } from '../fixtures/trust-anchor.ts';
 import { inspectSvid, renderFindingsTable, renderSummary } from '../lib/svid-inspector.ts';
 import { waitFor } from '../lib/wait.ts';
+import { countExact, logLines, verifiedClientIds, verifiedServerIds } from '../lib/workload-log.ts';
 
 const SVID_DIR = '/app';
 const AGENT_BINARY_IN_POD = '/opt/spire/bin/spire-agent';
@@ -16,10 +23,20 @@ const FLANNEL_STATE = '/var/lib/cni/flannel';
 const exec = ({ run, need }: ControlContext, command: string[]) =>
   execInPod(kube(run), need('pod').namespace, need('pod').name, run.config.workload.container, command);
 
+/** Reads a file of the workload's SVID directory in the pod. */
+async function readInPod(context: ControlContext, file: string): Promise<string> {
+  const result = await exec(context, ['cat', `${SVID_DIR}/${file}`]);
+  if (result.exitCode !== 0)
+    throw new Error(`expected to read ${SVID_DIR}/${file} in the pod; cat exited ${result.exitCode}: ${result.stderr}`);
+  return result.stdout;
+}
+
 const logs = ({ run, need }: ControlContext) =>
   podLogs(kube(run), need('pod').namespace, need('pod').name, run.config.workload.container);
 
-const count = (text: string, needle: string) => text.split(needle).length - 1;
+const REPLY_LINE = '[Client] Server Replied: Secure Hello from SPIRE Server!';
+/** How long a line the server wrote may take to show in the pod log read through the API. */
+const LOG_SETTLE_MS = 30_000;
 
 /** Waits (bounded) for a line in the pod log. */
 function waitForLog(context: ControlContext, line: string): Promise<string> {
@@ -73,17 +90,10 @@ control('POD-04', async (context) => {
 });
 
 control('POD-05', async (context) => {
-  const { run, evidence } = context;
-  const read = async (file: string) => {
-    const result = await exec(context, ['cat', `${SVID_DIR}/${file}`]);
-    if (result.exitCode !== 0) throw new Error(`cannot read ${file} in the pod: ${result.stderr}`);
-    return result.stdout;
-  };
-  const [chainPem, keyPem, bundlePem] = [
-    await read('svid.0.pem'),
-    await read('svid.0.key'),
-    await read('bundle.0.pem'),
-  ];
+  const { run, evidence, need } = context;
+  const chainPem = await readInPod(context, 'svid.0.pem');
+  const keyPem = await readInPod(context, 'svid.0.key');
+  const bundlePem = await readInPod(context, 'bundle.0.pem');
   const report = inspectSvid({
     chainPem,
     keyPem,
@@ -91,11 +101,26 @@ control('POD-05', async (context) => {
     expectedSpiffeId: run.config.workloadSpiffeId,
     expectedTrustDomain: run.config.trustDomain,
   });
+  // The chain is verified against the workload's own bundle above; that bundle must be the server's trust anchor.
+  const bundle = await compareWithServerBundle(
+    need('spireBinaries'),
+    run.config.spire.serverSocket,
+    bundlePem,
+    `${SVID_DIR}/bundle.0.pem of the pod`,
+  );
   await evidence('svid.0.pem', chainPem, 'application/x-pem-file');
   await evidence('bundle.0.pem', bundlePem, 'application/x-pem-file');
+  await evidence('spire-server-bundle-show.pem', bundle.serverPem, 'application/x-pem-file');
+  await evidence('bundle-comparison.txt', bundle.description);
   await evidence('svid-summary.txt', renderSummary(report.summary));
   await evidence('svid-findings.md', renderFindingsTable(report), 'text/markdown');
-  expect(report.findings.filter((f) => !f.passed).map((f) => `${f.id}: ${f.detail}`)).toEqual([]);
+  const failed = report.findings.filter((f) => !f.passed).map((f) => `${f.id}: ${f.detail}`);
+  expect(failed, `expected the pod's SVID files to meet every X509-SVID rule; broken: ${failed.join('; ')}`).toEqual(
+    [],
+  );
+  expect(bundle.comparison.same, `expected the workload's trust bundle to be the server's: ${bundle.description}`).toBe(
+    true,
+  );
 });
 
 control('POD-06', async (context) => {
@@ -109,44 +134,86 @@ control('POD-06', async (context) => {
 control('POD-07', async (context) => {
   const { evidence } = context;
   const mounts = await exec(context, ['cat', '/proc/mounts']);
-  const line = mounts.stdout.split('\n').find((l) => l.split(' ')[1] === AGENT_BINARY_IN_POD) ?? '';
+  const line = mounts.stdout.split('\n').find((l) => l.split(' ')[1] === AGENT_BINARY_IN_POD);
   const version = await exec(context, [AGENT_BINARY_IN_POD, '--version']);
+  const printed = `${version.stdout}${version.stderr}`.trim();
   await evidence(
     'agent-binary-mount.txt',
-    `${line || '(not mounted)'}\n$ spire-agent --version\n${version.stdout}${version.stderr}`,
+    `${line ?? '(not mounted)'}\n$ spire-agent --version\n${printed}\nexit ${version.exitCode}`,
   );
-  expect(line.split(' ')[3]?.split(','), 'the agent binary must be mounted read-only').toContain('ro');
+  const options = line?.split(' ')[3]?.split(',') ?? [];
+  expect(
+    line,
+    `expected ${AGENT_BINARY_IN_POD} to be a mount point in the pod; /proc/mounts has no such entry`,
+  ).toBeDefined();
+  expect(
+    options,
+    `expected ${AGENT_BINARY_IN_POD} to be mounted read-only; its mount options are ${options.join(',')}`,
+  ).toContain('ro');
+  expect(
+    version.exitCode,
+    `expected \`${AGENT_BINARY_IN_POD} --version\` to run in the pod; it exited ${version.exitCode}: ${printed}`,
+  ).toBe(0);
+  expect(
+    SPIRE_VERSION_PATTERN.test(printed),
+    `expected the mounted agent to report SPIRE ${versions.spire.version}; it printed "${printed}"`,
+  ).toBe(true);
 });
 
 control('POD-08', async (context) => {
   const { run, evidence } = context;
-  const before = count(await logs(context), '[Server] ✅ VERIFIED CLIENT IDENTITY');
+  const clientId = run.config.workloadSpiffeId;
+  // Counted exactly (other clients, e.g. a kept pod-to-pod client, share the server), and marked by a message unique
+  // to this run, so that POD-09 finds this exchange and no other.
+  const verifiedBefore = countExact(verifiedClientIds(await logs(context)), clientId);
+  const message = `POD-08 in-pod client ${randomUUID()}`;
   const result = await exec(context, [
     'node',
     '/opt/mtls-demo/src/main.ts',
     'client',
     '--connect',
     `127.0.0.1:${run.config.workload.port}`,
+    '--message',
+    message,
   ]);
-  context.provide('podClient', {
-    output: result.stdout + result.stderr,
-    exitCode: result.exitCode,
-    verifiedBefore: before,
-  });
-  await evidence('client-in-pod.txt', result.stdout + result.stderr);
-  expect(result.stdout).toContain('[Client] Server Replied: Secure Hello from SPIRE Server!');
-  expect(result.exitCode).toBe(0);
+  const output = result.stdout + result.stderr;
+  context.provide('podClient', { output, exitCode: result.exitCode, clientId, message, verifiedBefore });
+  await evidence('client-in-pod.txt', output);
+  expect(
+    logLines(result.stdout),
+    `expected the in-pod client to print "${REPLY_LINE}"; it printed:\n${output}`,
+  ).toContain(REPLY_LINE);
+  expect(result.exitCode, `expected the in-pod client to exit 0; it exited ${result.exitCode}`).toBe(0);
 });
 
 control('POD-09', async (context) => {
-  const { run, evidence } = context;
+  const { run, evidence, log } = context;
   const client = context.need('podClient');
-  const text = await logs(context);
-  await evidence('pod.log', text);
-  expect(client.output).toContain(`[Client] ✅ VERIFIED SERVER IDENTITY: ${run.config.workloadSpiffeId}`);
-  expect(count(text, `[Server] ✅ VERIFIED CLIENT IDENTITY: ${run.config.workloadSpiffeId}`)).toBeGreaterThan(
-    client.verifiedBefore,
-  );
+  const serverId = run.config.workloadSpiffeId;
+  // The server logs the exchange before it replies, but its log reaches the API by another path than the exec's
+  // answer: read it until the exchange shows (bounded), then judge what was seen.
+  const seen = await readExchangeFromServerLog(() => logs(context), client, {
+    timeoutMs: LOG_SETTLE_MS,
+    onProgress: log,
+  });
+  await evidence('pod.log', seen.log);
+  log(describeExchange(seen, client));
+  await evidence('exchange.txt', describeExchange(seen, client));
+  expect(
+    verifiedServerIds(client.output),
+    `expected the in-pod client to log "[Client] ✅ VERIFIED SERVER IDENTITY: ${serverId}"; it verified: ` +
+      `${verifiedServerIds(client.output).join(', ') || 'no server'}`,
+  ).toContain(serverId);
+  expect(
+    seen.verified,
+    `expected the server pod to log one more "[Server] ✅ VERIFIED CLIENT IDENTITY: ${client.clientId}" for the ` +
+      `in-pod client; saw ${describeExchange(seen, client)}`,
+  ).toBeGreaterThan(client.verifiedBefore);
+  expect(
+    seen.received,
+    `expected the server pod to log the in-pod client's message as received (it does so only after verifying the ` +
+      `client); saw ${describeExchange(seen, client)}`,
+  ).toBe(true);
 });
 
 control('POD-10', async (context) => {
@@ -161,4 +228,33 @@ control('POD-10', async (context) => {
   );
   expect(a === 10 && b === 244, `pod IP ${ip} is outside 10.244.0.0/16`).toBe(true);
   expect(wired.length, `no pod was wired by the flannel CNI plugin (${FLANNEL_STATE} is empty)`).toBeGreaterThan(0);
+});
+
+control('POD-11', async (context) => {
+  const { run, evidence, need } = context;
+  const pod = need('pod');
+  const bundlePem = await serverBundlePem(need('spireBinaries'), run.config.spire.serverSocket);
+  // The host is the node: it reaches the pod network, so the suite's own TLS connection sees what any client sees.
+  const served = await probeServedSvid(pod.ip, run.config.workload.port, () => readInPod(context, 'svid.0.pem'), {
+    bundlePem,
+    expectedSpiffeId: run.config.workloadSpiffeId,
+    expectedTrustDomain: run.config.trustDomain,
+  });
+  await evidence('presented-chain.pem', served.presented.chainPem, 'application/x-pem-file');
+  await evidence('spire-server-bundle-show.pem', bundlePem, 'application/x-pem-file');
+  await evidence(
+    'served-vs-files.txt',
+    `${pod.name} ${pod.ip}:${run.config.workload.port}\n${served.description}\n` +
+      `attempts: ${served.attempts}; ${served.presented.protocol}; ${served.presented.ending}`,
+  );
+  await evidence('presented-findings.md', renderFindingsTable(served.report), 'text/markdown');
+  expect(
+    served.sameLeaf,
+    `expected the server in pod ${pod.name} to present the certificate of its ${SVID_DIR}/svid.0.pem; ${served.description}`,
+  ).toBe(true);
+  expect(
+    served.broken,
+    `expected the presented certificate to be an SVID of ${run.config.workloadSpiffeId} chaining to ` +
+      `\`spire-server bundle show\`; broken: ${served.broken.join('; ')}`,
+  ).toEqual([]);
 });

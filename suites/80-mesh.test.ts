@@ -9,6 +9,7 @@ import { control } from '../fixtures/control.ts';
 import { applyManifest, eventsOf, podLogs, podSummary, renderManifest, waitForReadyPods } from '../fixtures/kube.ts';
 import { dockerSelectors, EntryApi, ensureEntry, k8sSelectors } from '../fixtures/registration.ts';
 import { waitFor } from '../lib/wait.ts';
+import { countExact, logLines, verifiedClientIds, verifiedServerIds } from '../lib/workload-log.ts';
 
 const CLIENT_MANIFEST = fileURLToPath(new URL('../manifests/mtls-client.yaml', import.meta.url));
 const CLIENT_CONTAINER = 'mtls-client';
@@ -17,14 +18,11 @@ const CLIENT_LABEL = 'mtls-demo-client';
 const EVERY_SECONDS = 5;
 const REPLY_LINE = '[Client] Server Replied: Secure Hello from SPIRE Server!';
 
-const count = (text: string, line: string) => text.split('\n').filter((l) => l.trim() === line).length;
-
 control(
   'MESH-01',
   async ({ run, evidence, log, need, provide }) => {
     const namespace = run.config.workload.namespace;
     const clientId = `spiffe://${run.config.trustDomain}/k8s-workload-client`;
-    const verifiedClientLine = `[Server] ✅ VERIFIED CLIENT IDENTITY: ${clientId}`;
     const api = new EntryApi(run.config.spire.serverSocket);
     try {
       const selectors =
@@ -39,11 +37,16 @@ control(
 
     const server = need('pod');
     const serverLog = () => podLogs(kube(run), namespace, server.name, run.config.workload.container);
-    // A client kept from an earlier run (KEEP) may have called already: count only what happens from now on.
-    const serverVerifiedBefore = count(await serverLog(), verifiedClientLine);
+    // A client kept from an earlier run (KEEP) may have called already: count only what happens from now on, and
+    // only lines naming exactly the client's ID (the server's own ID shares its prefix).
+    const verifiedClients = (text: string) => countExact(verifiedClientIds(text), clientId);
+    const replies = (text: string) => countExact(logLines(text), REPLY_LINE);
+    const serverVerifiedBefore = verifiedClients(await serverLog());
 
     const service = await kube(run).core.readNamespacedService({ name: 'mtls-app', namespace });
-    const serverAddress = service.spec?.clusterIP as string;
+    const serverAddress = service.spec?.clusterIP;
+    if (!serverAddress || serverAddress === 'None')
+      throw new Error(`expected Service ${namespace}/mtls-app to have a cluster IP; it has ${serverAddress ?? 'none'}`);
     const manifest = renderManifest(CLIENT_MANIFEST, {
       NAMESPACE: namespace,
       CLIENT_LABEL,
@@ -75,21 +78,25 @@ control(
       throw error;
     }
     const clientName = clientPod?.metadata?.name;
-    if (!clientPod || !clientName) throw new Error('no client pod');
+    if (!clientPod || !clientName)
+      throw new Error(`expected a ready pod ${selector} in ${namespace}; the wait returned none`);
     const clientLog = () => podLogs(kube(run), namespace, clientName, CLIENT_CONTAINER);
-    const clientRepliesBefore = count(await clientLog(), REPLY_LINE);
+    const clientRepliesBefore = replies(await clientLog());
 
     // The next exchanges: the client got a reply and the server logged the client's identity.
     const logs = await waitFor(
       'a new pod-to-pod exchange (a reply in the client log and the client identity in the server log)',
       async () => {
         const [client, server] = await Promise.all([clientLog(), serverLog()]);
-        const replies = count(client, REPLY_LINE) - clientRepliesBefore;
-        const verified = count(server, verifiedClientLine) - serverVerifiedBefore;
+        const newReplies = replies(client) - clientRepliesBefore;
+        const verified = verifiedClients(server) - serverVerifiedBefore;
         const lastClientLine = client.trim().split('\n').at(-1) ?? '';
-        return replies > 0 && verified > 0
+        return newReplies > 0 && verified > 0
           ? { done: true, value: { client, server } }
-          : { done: false, status: `replies ${replies}, server verifications ${verified}; client: ${lastClientLine}` };
+          : {
+              done: false,
+              status: `new replies ${newReplies}, new server verifications of ${clientId} ${verified}; client: ${lastClientLine}`,
+            };
       },
       { timeoutMs: 120_000, intervalMs: 2000, onProgress: log },
     ).catch(async (error: unknown) => {
@@ -111,12 +118,18 @@ control(
       `client ${podSummary(clientPod)}\n-> Service mtls-app ${serverAddress}:${run.config.workload.port}\n` +
         `-> server ${server.name} ${server.ip}`,
     );
-    expect(logs.client).toContain(`[Client] ✅ VERIFIED SERVER IDENTITY: ${run.config.workloadSpiffeId}`);
-    expect(logs.client).toContain(REPLY_LINE);
-    expect(logs.server).toContain(verifiedClientLine);
+    expect(
+      verifiedServerIds(logs.client),
+      `expected the client pod to log "[Client] ✅ VERIFIED SERVER IDENTITY: ${run.config.workloadSpiffeId}"; it ` +
+        `verified: ${[...new Set(verifiedServerIds(logs.client))].join(', ') || 'no server'}`,
+    ).toContain(run.config.workloadSpiffeId);
     // Across the pod network: two pods, two addresses in 10.244.0.0/16.
-    expect(clientPod.status?.podIP).toMatch(/^10\.244\./);
-    expect(clientPod.status?.podIP).not.toBe(server.ip);
+    const clientIp = clientPod.status?.podIP;
+    expect(clientIp, `expected the client pod's IP in 10.244.0.0/16; it is ${clientIp}`).toMatch(/^10\.244\./);
+    expect(
+      clientIp,
+      `expected the client pod and the server pod to have different IPs; both have ${clientIp}`,
+    ).not.toBe(server.ip);
   },
   6 * 60_000,
 );

@@ -1,0 +1,49 @@
+// The workload's log lines the suite judges (the seed's wording: "[Server] ✅ VERIFIED CLIENT IDENTITY: <id>"), read
+// line by line. An identity is the whole rest of its line, compared exactly: `…/k8s-workload` is not
+// `…/k8s-workload-client`, which a substring count would confuse.
+
+const VERIFIED_CLIENT = /^\[Server\] ✅ VERIFIED CLIENT IDENTITY: (\S+)$/;
+const VERIFIED_SERVER = /^\[Client\] ✅ VERIFIED SERVER IDENTITY: (\S+)$/;
+const RECEIVED = /^\[Server\] Received: (".*")$/;
+
+/** The lines of a log, each without its trailing whitespace (container logs may end lines with \r\n). */
+export function logLines(text: string): string[] {
+  return text.split('\n').map((line) => line.trimEnd());
+}
+
+function captures(text: string, pattern: RegExp): string[] {
+  return logLines(text).flatMap((line) => {
+    const match = pattern.exec(line);
+    return match?.[1] === undefined ? [] : [match[1]];
+  });
+}
+
+/** The SPIFFE IDs a server logged as verified clients, in log order, one per connection it accepted. */
+export function verifiedClientIds(text: string): string[] {
+  return captures(text, VERIFIED_CLIENT);
+}
+
+/** The SPIFFE IDs a client logged as verified servers, in log order. */
+export function verifiedServerIds(text: string): string[] {
+  return captures(text, VERIFIED_SERVER);
+}
+
+/**
+ * The messages a server received, decoded (it logs each as a JSON string, after it verified and authorized the
+ * client). A line that is not valid JSON is skipped, not guessed at.
+ */
+export function receivedMessages(text: string): string[] {
+  return captures(text, RECEIVED).flatMap((quoted) => {
+    try {
+      const message: unknown = JSON.parse(quoted);
+      return typeof message === 'string' ? [message] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/** How many items equal `item` exactly. */
+export function countExact(items: readonly string[], item: string): number {
+  return items.filter((candidate) => candidate === item).length;
+}
