@@ -508,7 +508,8 @@ const catalogue: Control[] = [
   },
   {
     id: 'DOCKER-10',
-    title: 'mTLS server presents its SVID over TLS (the certificate of svid.0.pem, chaining to `spire-server bundle show`)',
+    title:
+      'mTLS server presents its SVID over TLS (the certificate of svid.0.pem, chaining to `spire-server bundle show`)',
     phase: 'docker',
     severity: 'critical',
     source: 'Testing step 4: View certificate details; Security Considerations: mutual certificate verification',
@@ -744,6 +745,18 @@ const catalogue: Control[] = [
     remediation:
       'The client pod needs its own registration and must reach the Service across the pod network (kube-proxy, ' +
       "Flannel); check both pods' logs attached.",
+  },
+  {
+    id: 'MESH-02',
+    title: 'A pod with another SPIFFE ID of the trust domain is refused by the server (not on its allow-list)',
+    phase: 'mesh',
+    severity: 'critical',
+    source: 'Security Considerations: mTLS demo enforces mutual certificate verification; Next Steps 1',
+    requires: ['MESH-01'],
+    needs: ['agentId', 'pod'],
+    remediation:
+      'The server must authorize an explicit allow-list of SPIFFE IDs (--allow-id), not every identity that chains to ' +
+      'the bundle nor the whole trust domain; check the args of manifests/mtls-app.yaml and the server pod log attached.',
   },
   {
     id: 'ROT-01',

@@ -5,6 +5,7 @@
 const VERIFIED_CLIENT = /^\[Server\] ✅ VERIFIED CLIENT IDENTITY: (\S+)$/;
 const VERIFIED_SERVER = /^\[Client\] ✅ VERIFIED SERVER IDENTITY: (\S+)$/;
 const RECEIVED = /^\[Server\] Received: (".*")$/;
+const REJECTED_UNAUTHORIZED = /^\[Server\] ❌ REJECTED CLIENT: (\S+) is not authorized\b/;
 
 /** The lines of a log, each without its trailing whitespace (container logs may end lines with \r\n). */
 export function logLines(text: string): string[] {
@@ -21,6 +22,11 @@ function captures(text: string, pattern: RegExp): string[] {
 /** The SPIFFE IDs a server logged as verified clients, in log order, one per connection it accepted. */
 export function verifiedClientIds(text: string): string[] {
   return captures(text, VERIFIED_CLIENT);
+}
+
+/** The SPIFFE IDs a server refused for not being on its allow-list (they had a valid SVID), in log order. */
+export function unauthorizedClientIds(text: string): string[] {
+  return captures(text, REJECTED_UNAUTHORIZED);
 }
 
 /** The SPIFFE IDs a client logged as verified servers, in log order. */

@@ -6,12 +6,29 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import { attestationMode, kube } from '../fixtures/cluster-context.ts';
 import { control } from '../fixtures/control.ts';
-import { applyManifest, eventsOf, podLogs, podSummary, renderManifest, waitForReadyPods } from '../fixtures/kube.ts';
+import {
+  applyManifest,
+  deleteManifest,
+  eventsOf,
+  podLogs,
+  podSummary,
+  renderManifest,
+  waitForReadyPods,
+} from '../fixtures/kube.ts';
 import { dockerSelectors, EntryApi, ensureEntry, k8sSelectors } from '../fixtures/registration.ts';
+import { meshClientSpiffeId } from '../lib/config.ts';
 import { waitFor } from '../lib/wait.ts';
-import { countExact, logLines, verifiedClientIds, verifiedServerIds } from '../lib/workload-log.ts';
+import {
+  countExact,
+  logLines,
+  unauthorizedClientIds,
+  verifiedClientIds,
+  verifiedServerIds,
+} from '../lib/workload-log.ts';
 
 const CLIENT_MANIFEST = fileURLToPath(new URL('../manifests/mtls-client.yaml', import.meta.url));
+const INTRUDER_MANIFEST = fileURLToPath(new URL('../manifests/mtls-intruder.yaml', import.meta.url));
+const INTRUDER = { pod: 'mtls-intruder', container: 'mtls-intruder', label: 'mtls-demo-intruder' };
 const CLIENT_CONTAINER = 'mtls-client';
 const CLIENT_LABEL = 'mtls-demo-client';
 /** How often the client calls the server. */
@@ -22,7 +39,7 @@ control(
   'MESH-01',
   async ({ run, evidence, log, need, provide }) => {
     const namespace = run.config.workload.namespace;
-    const clientId = `spiffe://${run.config.trustDomain}/k8s-workload-client`;
+    const clientId = meshClientSpiffeId(run.config);
     const api = new EntryApi(run.config.spire.serverSocket);
     try {
       const selectors =
@@ -132,4 +149,101 @@ control(
     ).not.toBe(server.ip);
   },
   6 * 60_000,
+);
+
+control(
+  'MESH-02',
+  async ({ run, evidence, log, need }) => {
+    const namespace = run.config.workload.namespace;
+    const intruderId = `spiffe://${run.config.trustDomain}/k8s-intruder`;
+    const api = new EntryApi(run.config.spire.serverSocket);
+    try {
+      const selectors =
+        attestationMode(run) === 'k8s'
+          ? k8sSelectors(namespace, INTRUDER.container, { key: 'app', value: INTRUDER.label })
+          : dockerSelectors(INTRUDER.container, namespace);
+      const entry = await ensureEntry(api, { spiffeId: intruderId, parentId: need('agentId'), selectors });
+      log(`intruder entry ${entry.entryId} ${entry.action} (${intruderId}, not on the server's allow-list)`);
+    } finally {
+      api.close();
+    }
+    const server = need('pod');
+    const serverLog = () => podLogs(kube(run), namespace, server.name, run.config.workload.container);
+    const refusedBefore = countExact(unauthorizedClientIds(await serverLog()), intruderId);
+    const service = await kube(run).core.readNamespacedService({ name: 'mtls-app', namespace });
+    const manifest = renderManifest(INTRUDER_MANIFEST, {
+      NAMESPACE: namespace,
+      INTRUDER_LABEL: INTRUDER.label,
+      IMAGE: run.config.workload.image,
+      SERVER_ADDRESS: service.spec?.clusterIP ?? '',
+      PORT: run.config.workload.port,
+      SERVER_ID: run.config.workloadSpiffeId,
+      AGENT_SOCKET: run.config.spire.agentSocket,
+      AGENT_SOCKET_DIR: dirname(run.config.spire.agentSocket),
+    });
+    await evidence('mtls-intruder.yaml', manifest, 'text/yaml');
+    // A pod is immutable and runs once: one left by an earlier run (KEEP) is replaced.
+    const gone = async () => {
+      await deleteManifest(kube(run), manifest);
+      await waitFor(
+        `pod ${namespace}/${INTRUDER.pod} to be deleted`,
+        async () => {
+          const found = await kube(run)
+            .core.readNamespacedPod({ name: INTRUDER.pod, namespace })
+            .catch(() => undefined);
+          return found ? { done: false, status: `still ${found.status?.phase}` } : { done: true, value: true };
+        },
+        { timeoutMs: 60_000, intervalMs: 1000, onProgress: log },
+      );
+    };
+    await gone();
+    await applyManifest(kube(run), manifest);
+    try {
+      const pod = await waitFor(
+        `the intruder pod to call the server once and exit`,
+        async () => {
+          const found = await kube(run).core.readNamespacedPod({ name: INTRUDER.pod, namespace });
+          const phase = found.status?.phase;
+          return phase === 'Succeeded' || phase === 'Failed'
+            ? { done: true, value: found }
+            : { done: false, status: `${phase}` };
+        },
+        { timeoutMs: 150_000, intervalMs: 2000, onProgress: log },
+      );
+      const clientLog = await podLogs(kube(run), namespace, INTRUDER.pod, INTRUDER.container);
+      // The server logs the refusal as it closes the connection; the client may have exited a moment before.
+      const text = await waitFor(
+        `the server to log its refusal of ${intruderId}`,
+        async () => {
+          const current = await serverLog();
+          return countExact(unauthorizedClientIds(current), intruderId) > refusedBefore
+            ? { done: true, value: current }
+            : { done: false, status: 'no refusal logged yet' };
+        },
+        { timeoutMs: 20_000, intervalMs: 1000, onProgress: log },
+      ).catch(async () => serverLog());
+      await evidence('intruder-pod.log', clientLog);
+      await evidence('server-pod.log', text);
+      await evidence('intruder-pod.txt', podSummary(pod));
+      expect(
+        clientLog,
+        `expected the intruder to get its own SVID (${intruderId}), so that a refusal is for its identity; its log shows none`,
+      ).toContain(`SPIFFE ID: ${intruderId}`);
+      expect(
+        countExact(unauthorizedClientIds(text), intruderId),
+        `expected the server to refuse ${intruderId} as not authorized (a "REJECTED CLIENT: ${intruderId} is not ` +
+          'authorized" line); it logged no such refusal',
+      ).toBeGreaterThan(refusedBefore);
+      expect(clientLog, 'expected the intruder to get no reply from the server; it was answered').not.toContain(
+        REPLY_LINE,
+      );
+      expect(
+        pod.status?.phase,
+        `expected the intruder's client to fail (pod Failed); the pod is ${pod.status?.phase}`,
+      ).toBe('Failed');
+    } finally {
+      await gone().catch((error: unknown) => log(`could not delete the intruder pod: ${(error as Error).message}`));
+    }
+  },
+  5 * 60_000,
 );

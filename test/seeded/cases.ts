@@ -164,13 +164,14 @@ export const CASES: DefectCase[] = [
   {
     name: 'any-client',
     defect: 'a server that accepts any client certificate (authorization off: any SPIFFE ID; variant image)',
-    control: undefined,
-    gap:
-      'no control of the Kubernetes phases presents an unauthorized SPIFFE ID to the pod server (NEG-02 does it only ' +
-      'for the Docker container, which runs the product image); and the product manifest authorizes the whole trust ' +
-      'domain (--allow-trust-domain), so with one trust domain "authorization off" behaves the same for every ' +
-      'certificate that chains to the bundle: only a narrower policy (--allow-id) makes the defect observable',
+    // The product server authorizes an allow-list (--allow-id); MESH-02 presents an in-domain ID not on it.
+    control: 'MESH-02',
     variant: 'any-client',
+    confirm: (reports) =>
+      expect(
+        evidence(reports, 'MESH-02', 'intruder-pod.log'),
+        'the defective server must have answered the intruder',
+      ).toContain('Secure Hello from SPIRE Server!'),
   },
   {
     name: 'no-client-cert',
@@ -187,13 +188,17 @@ export const CASES: DefectCase[] = [
   },
   {
     name: 'other-trust-domain',
-    defect: 'the workload configured for another trust domain (--allow-trust-domain other.example)',
+    defect: 'the workload configured for another trust domain (its allow-list names IDs of other.example)',
     control: 'POD-08',
     manifest: (product) =>
       replaceOnce(
-        product,
-        `"--allow-trust-domain", "${placeholder('TRUST_DOMAIN')}"`,
-        '"--allow-trust-domain", "other.example"',
+        replaceOnce(
+          product,
+          `"--allow-id", "${placeholder('WORKLOAD_ID')}"`,
+          '"--allow-id", "spiffe://other.example/k8s-workload"',
+        ),
+        `"--allow-id", "${placeholder('CLIENT_ID')}"`,
+        '"--allow-id", "spiffe://other.example/k8s-workload-client"',
       ),
     confirm: (reports) =>
       expect(
@@ -204,7 +209,8 @@ export const CASES: DefectCase[] = [
   {
     name: 'exec-denied',
     defect: 'exec into pods denied (ValidatingAdmissionPolicy on pods/exec): POD-03 fails',
-    // POD-03 is severity normal, so it ends WARN; the run must still fail, or POD-09 (blocker, needs POD-03) be judged.
+    // POD-03 is severity normal, so it ends WARN; a WARN blocks nothing, so POD-04 … POD-09 are still judged (they need
+    // exec too and fail), and the run fails.
     control: 'POD-03',
     status: 'WARN',
     before: async ({ kube }) => {

@@ -108,11 +108,14 @@ async function main(): Promise<void> {
     options: {
       port: { type: 'string', default: '9999' },
       'health-port': { type: 'string', default: '8080' },
+      'allow-id': { type: 'string', multiple: true, default: [] },
       'allow-trust-domain': { type: 'string' },
     },
   });
   const allowTrustDomain = values['allow-trust-domain'];
+  const allowIds = (values['allow-id'] as unknown[]).filter((id): id is string => typeof id === 'string');
   await brokenServer(defect, Number(values.port), Number(values['health-port']), {
+    allowIds,
     allowTrustDomain: typeof allowTrustDomain === 'string' ? allowTrustDomain : undefined,
   });
 }
