@@ -38,7 +38,10 @@ describe('seeded-defect manifests', () => {
   test('each manifest defect changes the product manifest', () => {
     const base = container(product);
     const byName = new Map(CASES.map((c) => [c.name, c.manifest?.(product)]));
-    expect(container(byName.get('other-trust-domain') as string).args).toContain('other.example');
+    const otherDomain = container(byName.get('other-trust-domain') as string).args;
+    expect(otherDomain).toContain('spiffe://other.example/k8s-workload');
+    expect(otherDomain).toContain('spiffe://other.example/k8s-workload-client');
+    expect(otherDomain.filter((arg) => arg.includes('${'))).toEqual([placeholder('PORT')]);
     expect(container(byName.get('selectors-mismatch') as string).name).toBe(`${placeholder('CONTAINER')}-unregistered`);
     const mounts = (m: string) => container(m).volumeMounts.map((v) => v.name);
     expect(mounts(product)).toContain('spire-agent-socket');

@@ -68,7 +68,7 @@ export function replaceOnce(text: string, from: string, to: string): string {
 /** The product manifest with the variant image running `defect`. */
 export function variantManifest(product: string, defect: VariantDefect): string {
   const image = replaceOnce(product, `image: ${placeholder('IMAGE')}`, `image: ${VARIANT_IMAGE}`);
-  return replaceOnce(image, 'args: ["server",', `args: ["${defect}", "server",`);
+  return replaceOnce(image, 'args:\n            - server\n', `args:\n            - ${defect}\n            - server\n`);
 }
 
 function evidence(reportsDir: string, id: string, file: string): string {
@@ -192,13 +192,9 @@ export const CASES: DefectCase[] = [
     control: 'POD-08',
     manifest: (product) =>
       replaceOnce(
-        replaceOnce(
-          product,
-          `"--allow-id", "${placeholder('WORKLOAD_ID')}"`,
-          '"--allow-id", "spiffe://other.example/k8s-workload"',
-        ),
-        `"--allow-id", "${placeholder('CLIENT_ID')}"`,
-        '"--allow-id", "spiffe://other.example/k8s-workload-client"',
+        replaceOnce(product, `- "${placeholder('WORKLOAD_ID')}"`, '- spiffe://other.example/k8s-workload'),
+        `- "${placeholder('CLIENT_ID')}"`,
+        '- spiffe://other.example/k8s-workload-client',
       ),
     confirm: (reports) =>
       expect(
