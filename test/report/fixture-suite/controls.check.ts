@@ -6,8 +6,29 @@
 //   warn-prerequisite  every control PASS but POD-03 WARN: its dependents (POD-04 … POD-09) are still judged
 //   crash      the worker dies in the middle of a control
 import { expect } from 'vitest';
+import type { ClusterProvider } from '../../../fixtures/cluster/provider.ts';
 import { type ControlContext, control, phaseTest } from '../../../fixtures/control.ts';
 import { CONTROLS } from '../../../lib/controls.ts';
+
+/**
+ * The run's cluster provider, set before any control asks for one: the harness selects a provider to know who owns
+ * the host controls, and the real local provider would adopt — and at teardown stop — a cluster kept on this host.
+ */
+const NO_CLUSTER: ClusterProvider = {
+  name: 'local',
+  preflight: async () => ({ ok: true, reasons: [] }),
+  start: async () => {},
+  stop: async () => {},
+  status: async () => ({ provider: 'local', apiserver: 'not-started', node: undefined, components: [], detail: [] }),
+  kubeconfigPath: () => '/nonexistent/fixture-suite.kubeconfig',
+  nodeName: () => 'fixture-node',
+  containerRuntime: () => 'containerd',
+  loadImage: async () => {},
+  defaultAttestation: () => 'k8s',
+  notOwnedControls: () => [],
+  ports: () => [],
+  ownPids: () => new Set(),
+};
 
 /** A fake body that passes and hands on a stand-in for each handle the catalogue says the control provides. */
 function passing(id: string) {
@@ -18,7 +39,8 @@ function passing(id: string) {
 
 const scenario = process.env.FIXTURE_SCENARIO ?? 'mixed';
 
-control('PROV-01', async ({ evidence, log }) => {
+control('PROV-01', async ({ run, evidence, log }) => {
+  run.shared.cluster = NO_CLUSTER;
   log('checking the fixture runtime');
   await evidence('runtime.txt', `node ${process.version}`);
 });
@@ -64,7 +86,7 @@ if (scenario === 'mixed') {
 
 const warnOn = { 'warn-only': 'HOST-04', 'warn-prerequisite': 'POD-03' }[scenario];
 if (warnOn) {
-  for (const { id } of CONTROLS) {
+  for (const { id } of CONTROLS.filter((control) => control.id !== 'PROV-01')) {
     if (id !== warnOn) control(id, passing(id));
     else
       control(id, async () => {
