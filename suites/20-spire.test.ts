@@ -14,6 +14,7 @@ import {
   ensureSpireServer,
   isSocket,
   listAgents,
+  printableCommand,
   runningVersion,
   serverHealthy,
 } from '../fixtures/spire.ts';
@@ -36,7 +37,7 @@ async function expectPinnedVersionServing(
   const version = await runningVersion(serving);
   await evidence(
     `${what}-running-version.txt`,
-    `pid ${serving.pid} serves ${socket}\nexecutable ${serving.exe}\ncommand ${serving.argv.join(' ')}\n` +
+    `pid ${serving.pid} serves ${socket}\nexecutable ${serving.exe}\ncommand ${printableCommand(serving.argv)}\n` +
       `$ /proc/${serving.pid}/exe --version\n${version}`,
   );
   expect(

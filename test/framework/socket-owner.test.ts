@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { parseProcNetUnix } from '../../fixtures/socket-owner.ts';
+import { printableCommand } from '../../fixtures/spire.ts';
 
 describe('parseProcNetUnix', () => {
   test('reads inode, listening flag and path of bound sockets', () => {
@@ -14,4 +15,13 @@ describe('parseProcNetUnix', () => {
       { inode: 8226, listening: false, path: '/tmp/spire-agent/public/api.sock' },
     ]);
   });
+});
+
+test('printableCommand leaves the join token out of a SPIRE command line', () => {
+  expect(printableCommand(['spire-agent', 'run', '-config', 'a.conf', '-joinToken', 's3cret'])).toBe(
+    'spire-agent run -config a.conf -joinToken [join token removed]',
+  );
+  expect(printableCommand(['spire-agent', 'run', '--joinToken=s3cret'])).toBe(
+    'spire-agent run --joinToken=[join token removed]',
+  );
 });
