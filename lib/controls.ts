@@ -373,8 +373,10 @@ const catalogue: Control[] = [
     requires: ['SPIRE-04'],
     needs: ['spireBinaries', 'agentId'],
     remediation:
-      'The agent must appear in `spire-server agent list`. Check the agent log for node attestation errors; with ' +
-      'join_token attestation generate a fresh token (`spire-server token generate`) and restart the agent with it.',
+      'The agent serving the socket must report its own SVID (Debug API on its admin socket: set admin_socket_path ' +
+      'in its agent block, outside the socket directory) and appear in `spire-server agent list` with an unexpired ' +
+      'SVID, as the parent ID of the entries. Check the agent log for node attestation errors; with join_token ' +
+      'attestation generate a fresh token (`spire-server token generate`) and restart the agent with it.',
   },
 
   // Registration: seed Step 4 (run_k8s_demo.sh step 3) and Testing step 7.

@@ -1,6 +1,7 @@
 // Phase 10: host preparation, the seed's complete_k8s_setup.sh as checks that fix what they may (each fix is logged
 // with the previous value). Skipped with the reason on providers that do not own the host (an existing cluster).
 import { expect } from 'vitest';
+import { kubeletConfiguration } from '../fixtures/cluster/configs.ts';
 import { clusterProvider, ownPids } from '../fixtures/cluster-context.ts';
 import { control } from '../fixtures/control.ts';
 import {
@@ -12,9 +13,41 @@ import {
   checkSysctls,
   checkTools,
   type HostCheck,
+  type KubeletSwapSetting,
   realHostProbe,
+  runningKubeletSwapSetting,
 } from '../fixtures/host-prep.ts';
 import type { RunContext } from '../fixtures/run-context.ts';
+
+/**
+ * The failSwapOn of this run's kubelet: the running one when the cluster is already up (a kept cluster this run
+ * reuses), else the KubeletConfiguration the local provider writes when it starts the kubelet (phase 12).
+ */
+async function kubeletSwap(run: RunContext): Promise<KubeletSwapSetting> {
+  const cluster = await clusterProvider(run);
+  const running = await runningKubeletSwapSetting(realHostProbe, ownPids(run));
+  if (running) return running;
+  if (cluster.name === 'local') {
+    // Only failSwapOn is read; it does not depend on the file layout.
+    const planned = kubeletConfiguration({
+      containerdSocket: '',
+      clientCaFile: '',
+      tlsCertFile: '',
+      tlsPrivateKeyFile: '',
+      podLogsDir: '',
+      resolvConf: '',
+      readOnlyPort: 0,
+    });
+    return {
+      source: 'the KubeletConfiguration the local cluster writes when it starts (no kubelet running yet)',
+      failSwapOn: typeof planned.failSwapOn === 'boolean' ? planned.failSwapOn : undefined,
+    };
+  }
+  return {
+    source: `no kubelet of the ${cluster.name} cluster running yet; its configuration is its own`,
+    failSwapOn: undefined,
+  };
+}
 
 function hostControl(
   id: string,
@@ -31,7 +64,7 @@ function hostControl(
 hostControl('HOST-01', () => checkRoot(realHostProbe));
 hostControl('HOST-02', (_, log) => checkKernelFeatures(realHostProbe, log));
 hostControl('HOST-03', (_, log) => checkSysctls(realHostProbe, log));
-hostControl('HOST-04', () => checkSwap(realHostProbe));
+hostControl('HOST-04', async (run) => checkSwap(realHostProbe, await kubeletSwap(run)));
 hostControl('HOST-05', (_, log) => checkTools(realHostProbe, log));
 hostControl('HOST-06', () => checkDisk(realHostProbe, '/var/lib'));
 hostControl('HOST-07', async (run) => {

@@ -48,16 +48,41 @@ control(
   30 * 60_000,
 );
 
-control('CLUSTER-04', async ({ run, evidence }) => {
-  const cluster = await clusterProvider(run);
-  const file = cluster.kubeconfigPath();
-  const mode = statSync(file).mode & 0o777;
-  const namespaces = await kube(run).core.listNamespace();
-  await evidence(
-    'kubeconfig.txt',
-    `${file} mode ${mode.toString(8)}\nnamespaces: ${namespaces.items.map((n) => n.metadata?.name).join(', ')}`,
-  );
-  // Readable by its owner only (it holds a client key), and usable by the client library.
-  expect(mode & 0o077, `kubeconfig ${file} is readable by others (${mode.toString(8)})`).toBe(0);
-  expect(namespaces.items.map((n) => n.metadata?.name)).toContain('default');
-});
+control(
+  'CLUSTER-04',
+  async ({ run, evidence, log }) => {
+    const cluster = await clusterProvider(run);
+    const file = cluster.kubeconfigPath();
+    const mode = statSync(file).mode & 0o777;
+    // The provisioned kubectl (the cache answers once CLUSTER-03 provisioned it) and the client library, same file.
+    const kubectl = (await provisionKubernetes(run.config, log)).paths.kubectl ?? '';
+    expect(kubectl, 'provisioning should return the path of kubectl; it returned none').not.toBe('');
+    const args = ['--kubeconfig', file, 'get', 'namespaces', '-o', 'name'];
+    const result = await execa(kubectl, args, { reject: false, all: true, timeout: 60_000 });
+    const namespaces = (await kube(run).core.listNamespace()).items.map((n) => n.metadata?.name);
+    await evidence(
+      'kubeconfig.txt',
+      `${file} mode ${mode.toString(8)}\n\n$ ${kubectl} ${args.join(' ')}\n${result.all ?? ''}\n(exit ${result.exitCode})` +
+        `\n\nclient library: namespaces ${namespaces.join(', ')}`,
+    );
+    // Readable by its owner only (it holds a client key), and usable by kubectl and the client library.
+    expect(
+      mode & 0o077,
+      `kubeconfig ${file} should be readable by its owner only; its mode is ${mode.toString(8)}`,
+    ).toBe(0);
+    expect(
+      result.exitCode,
+      `kubectl get namespaces with ${file} should succeed; it exited ${result.exitCode}: ${(result.all ?? '').trim()}`,
+    ).toBe(0);
+    expect(
+      result.stdout.split('\n'),
+      `kubectl should list namespace/default; it printed: ${result.stdout.trim() || '(nothing)'}`,
+    ).toContain('namespace/default');
+    expect(
+      namespaces,
+      `the client library should list the default namespace; it listed ${namespaces.join(', ')}`,
+    ).toContain('default');
+  },
+  // kubectl comes from the cache once CLUSTER-03 provisioned it; on other providers it may be built first.
+  30 * 60_000,
+);

@@ -1,17 +1,17 @@
 // Phase 14: Flannel, the seed's CNI (10.244.0.0/16, VXLAN), from our manifest applied server-side; the node turns
-// Ready once the pod network is there.
+// Ready once the pod network is there. Its files on the node count only when written after this cluster started.
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import { provisionFlannel } from '../fixtures/artifacts/index.ts';
 import { clusterProvider, kube } from '../fixtures/cluster-context.ts';
 import { control } from '../fixtures/control.ts';
+import { clusterStartedAt, FLANNEL_CONFLIST, FLANNEL_SUBNET_ENV, hostFile } from '../fixtures/flannel-files.ts';
 import { applyManifest, waitForReadyPods } from '../fixtures/kube.ts';
+import { parseSubnetEnv, staleFiles } from '../lib/flannel-wiring.ts';
 import { waitFor } from '../lib/wait.ts';
 
 const FLANNEL_MANIFEST = fileURLToPath(new URL('../manifests/kube-flannel.yaml', import.meta.url));
-const FLANNEL_CONFLIST = '/etc/cni/net.d/10-flannel.conflist';
-const FLANNEL_SUBNET_ENV = '/run/flannel/subnet.env';
 const POD_NETWORK = '10.244.0.0/16';
 
 control(
@@ -44,30 +44,50 @@ control('CNI-02', async ({ run, evidence, log }) => {
   expect(pods.every((pod) => pod.status?.phase === 'Running')).toBe(true);
 });
 
-control('CNI-03', async ({ evidence, log }) => {
+control('CNI-03', async ({ run, evidence, log }) => {
+  const started = await clusterStartedAt(await clusterProvider(run));
+  const read = () => ({
+    conflist: existsSync(FLANNEL_CONFLIST) ? readFileSync(FLANNEL_CONFLIST, 'utf8') : undefined,
+    subnetEnv: existsSync(FLANNEL_SUBNET_ENV) ? readFileSync(FLANNEL_SUBNET_ENV, 'utf8') : undefined,
+    files: [hostFile(FLANNEL_CONFLIST), hostFile(FLANNEL_SUBNET_ENV)].filter((file) => file !== undefined),
+  });
+  const keepFiles = async (state: ReturnType<typeof read>) => {
+    if (state.conflist !== undefined) await evidence('10-flannel.conflist', state.conflist, 'application/json');
+    if (state.subnetEnv !== undefined) await evidence('subnet.env', state.subnetEnv);
+    await evidence(
+      'freshness.txt',
+      [
+        `this cluster started at ${new Date(started.ms).toISOString()} (${started.source})`,
+        ...state.files.map((file) => `${file.path} written at ${new Date(file.modifiedMs).toISOString()}`),
+      ].join('\n'),
+    );
+  };
   // The init container writes the conflist; flanneld writes subnet.env once it holds its lease, which can come a few
-  // seconds after the pod is Running. The plugin needs both, so wait for both.
-  const { conflist, subnetEnv } = await waitFor(
-    `${FLANNEL_CONFLIST} (Flannel init container) and ${FLANNEL_SUBNET_ENV} (flanneld)`,
+  // seconds after the pod is Running. The plugin needs both, written by this cluster's Flannel, so wait for both.
+  const state = await waitFor(
+    `${FLANNEL_CONFLIST} (Flannel init container) and ${FLANNEL_SUBNET_ENV} (flanneld), written after this cluster started`,
     async () => {
-      const conflist = existsSync(FLANNEL_CONFLIST) ? readFileSync(FLANNEL_CONFLIST, 'utf8') : undefined;
-      const subnetEnv = existsSync(FLANNEL_SUBNET_ENV) ? readFileSync(FLANNEL_SUBNET_ENV, 'utf8') : undefined;
-      if (conflist === undefined) return { done: false, status: `${FLANNEL_CONFLIST} not there yet` };
-      if (!subnetEnv?.includes('FLANNEL_SUBNET='))
+      const now = read();
+      if (now.conflist === undefined) return { done: false, status: `${FLANNEL_CONFLIST} not there yet` };
+      if (!now.subnetEnv?.includes('FLANNEL_SUBNET='))
         return { done: false, status: `${FLANNEL_SUBNET_ENV} not written yet` };
-      return { done: true, value: { conflist, subnetEnv } };
+      const stale = staleFiles(now.files, started.ms, started.source);
+      return stale.length > 0 ? { done: false, status: stale.join('; ') } : { done: true, value: now };
     },
     { timeoutMs: 60_000, onProgress: log },
   ).catch(async (error: unknown) => {
-    // Keep what was there for the report before failing.
-    if (existsSync(FLANNEL_CONFLIST)) await evidence('10-flannel.conflist', readFileSync(FLANNEL_CONFLIST, 'utf8'));
-    if (existsSync(FLANNEL_SUBNET_ENV)) await evidence('subnet.env', readFileSync(FLANNEL_SUBNET_ENV, 'utf8'));
+    await keepFiles(read());
     throw error;
   });
-  await evidence('10-flannel.conflist', conflist, 'application/json');
-  await evidence('subnet.env', subnetEnv);
-  expect((JSON.parse(conflist) as { plugins: { type: string }[] }).plugins.map((p) => p.type)).toContain('flannel');
-  expect(subnetEnv).toContain(`FLANNEL_NETWORK=${POD_NETWORK}`);
+  await keepFiles(state);
+  const plugins = (JSON.parse(state.conflist ?? '{}') as { plugins?: { type: string }[] }).plugins?.map((p) => p.type);
+  expect(plugins, `${FLANNEL_CONFLIST} should chain the flannel plugin; its plugins are ${plugins}`).toContain(
+    'flannel',
+  );
+  expect(
+    parseSubnetEnv(state.subnetEnv ?? '').FLANNEL_NETWORK,
+    `${FLANNEL_SUBNET_ENV} should give the pod network ${POD_NETWORK}`,
+  ).toBe(POD_NETWORK);
 });
 
 control('CNI-04', async ({ run, evidence, log }) => {

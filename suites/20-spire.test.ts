@@ -6,16 +6,46 @@ import { execa } from 'execa';
 import { expect } from 'vitest';
 import { attestationMode } from '../fixtures/cluster-context.ts';
 import { control } from '../fixtures/control.ts';
+import { socketServer } from '../fixtures/socket-owner.ts';
 import {
   agentHealthy,
+  agentServingSocket,
   ensureSpireAgent,
   ensureSpireServer,
   isSocket,
   listAgents,
+  printableCommand,
+  runningVersion,
   serverHealthy,
 } from '../fixtures/spire.ts';
+import { agentInfo } from '../fixtures/spire-agent-debug.ts';
+import { agentAttestationProblems } from '../lib/agent-attestation.ts';
+import { isPinnedSpireVersion, PINNED_SPIRE_VERSION } from '../lib/spire-version.ts';
 
 const KUBELET_READ_ONLY_PORT = 10255;
+
+/**
+ * The version of the process serving `socket`, asked of its own executable (/proc/<pid>/exe), so a reused server or
+ * agent of another release fails however it was started.
+ */
+async function expectPinnedVersionServing(
+  what: string,
+  socket: string,
+  evidence: (name: string, content: string) => Promise<void>,
+): Promise<void> {
+  const serving = socketServer(socket);
+  const version = await runningVersion(serving);
+  await evidence(
+    `${what}-running-version.txt`,
+    `pid ${serving.pid} serves ${socket}\nexecutable ${serving.exe}\ncommand ${printableCommand(serving.argv)}\n` +
+      `$ /proc/${serving.pid}/exe --version\n${version}`,
+  );
+  expect(
+    isPinnedSpireVersion(version),
+    `the ${what} serving ${socket} (pid ${serving.pid}, ${serving.exe}) should be SPIRE ${PINNED_SPIRE_VERSION}; ` +
+      `its executable reports "${version}"`,
+  ).toBe(true);
+}
 
 /** `pgrep -a`-style evidence: the process lines of an executable. */
 async function processLines(name: string): Promise<string> {
@@ -34,6 +64,7 @@ control('SPIRE-01', async ({ run, evidence, log, need, provide }) => {
   );
   if (server.configFile) await evidence('server.conf', readFileSync(server.configFile, 'utf8'));
   expect(lines, 'no spire-server process is running').toMatch(/spire-server/);
+  await expectPinnedVersionServing('spire-server', run.config.spire.serverSocket, evidence);
 });
 
 control('SPIRE-02', async ({ run, evidence, need }) => {
@@ -61,6 +92,7 @@ control('SPIRE-03', async ({ run, evidence, log, need, provide }) => {
   );
   expect(lines, 'no spire-agent process is running').toMatch(/spire-agent/);
   expect(isSocket(run.config.spire.agentSocket), `${run.config.spire.agentSocket} is not a socket`).toBe(true);
+  await expectPinnedVersionServing('spire-agent', run.config.spire.agentSocket, evidence);
 });
 
 control('SPIRE-04', async ({ run, evidence, need }) => {
@@ -88,7 +120,43 @@ control('SPIRE-05', async ({ run, evidence }) => {
 });
 
 control('SPIRE-06', async ({ run, evidence, need }) => {
+  // Who serves the Workload API socket, and what that agent says it is (Debug API on its admin socket)...
+  const serving = agentServingSocket(run.config.spire.agentSocket);
+  const info = await agentInfo(serving.adminSocket);
+  // ...and what the server knows of it.
   const agents = await listAgents(need('spireBinaries'), run.config.spire.serverSocket);
-  await evidence('spire-server-agent-list.txt', agents.join('\n') || '(no agents)');
-  expect(agents).toContain(need('agentId'));
+  const now = Math.floor(Date.now() / 1000);
+  await evidence(
+    'serving-agent.json',
+    JSON.stringify(
+      {
+        socket: run.config.spire.agentSocket,
+        pid: serving.process.pid,
+        executable: serving.process.exe,
+        config: serving.configFile,
+        adminSocket: serving.adminSocket,
+        svidChain: info.svidChain.map((cert) => ({ ...cert, expires: new Date(cert.expiresAt * 1000).toISOString() })),
+        lastSyncSuccess: new Date(info.lastSyncSuccess * 1000).toISOString(),
+      },
+      null,
+      2,
+    ),
+    'application/json',
+  );
+  await evidence(
+    'spire-server-agent-list.json',
+    JSON.stringify(
+      agents.map((agent) => ({ ...agent, expires: new Date(agent.x509SvidExpiresAt * 1000).toISOString() })),
+      null,
+      2,
+    ),
+    'application/json',
+  );
+  const own = info.svidChain[0];
+  const problems = agentAttestationProblems(own, need('agentId'), agents, now);
+  expect(
+    problems,
+    `the agent serving ${run.config.spire.agentSocket} (pid ${serving.process.pid}, ${own?.id || 'no SVID'}) should ` +
+      'be listed by the server as attested, not banned, with a valid X.509-SVID, and be the parent of the entries',
+  ).toEqual([]);
 });

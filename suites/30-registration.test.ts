@@ -1,9 +1,9 @@
-// Phase 30: the workload's registration entry, made through the SPIRE Server Entry API (idempotent), proven by the
-// output of `spire-server entry show` as the seed's Testing step 7 does.
+// Phase 30: the workload's registration entry, made through the SPIRE Server Entry API (idempotent), proven entry by
+// entry by the Entry API and by the output of `spire-server entry show` (the seed's Testing step 7), which must agree.
 import { expect } from 'vitest';
 import { control } from '../fixtures/control.ts';
-import { dockerSelectors, EntryApi, ensureEntry } from '../fixtures/registration.ts';
-import { serverCli } from '../fixtures/spire.ts';
+import { dockerSelectors, EntryApi, ensureEntry, registrationsOf, selectorText } from '../fixtures/registration.ts';
+import { registrationProblems } from '../lib/registration-entry.ts';
 
 control('REG-01', async ({ run, evidence, log, need, provide }) => {
   const parentId = need('agentId');
@@ -23,18 +23,20 @@ control('REG-01', async ({ run, evidence, log, need, provide }) => {
 });
 
 control('REG-02', async ({ run, evidence, need }) => {
-  const shown = await serverCli(need('spireBinaries'), run.config.spire.serverSocket, [
-    'entry',
-    'show',
-    '-spiffeID',
-    run.config.workloadSpiffeId,
-  ]);
-  await evidence('spire-server-entry-show.txt', shown.all ?? '');
-  expect(shown.exitCode).toBe(0);
-  const output = shown.stdout;
-  expect(output).toContain(`SPIFFE ID        : ${run.config.workloadSpiffeId}`);
-  expect(output).toContain(`Parent ID        : ${need('agentId')}`);
-  for (const selector of dockerSelectors(run.config.workload.container, run.config.workload.namespace)) {
-    expect(output).toContain(`${selector.type}:${selector.value}`);
-  }
+  const spiffeId = run.config.workloadSpiffeId;
+  const seen = await registrationsOf(need('spireBinaries'), run.config.spire.serverSocket, spiffeId);
+  await evidence('spire-server-entry-show.txt', seen.cliOutput);
+  await evidence('entry-api-entries.json', JSON.stringify(seen.api, null, 2), 'application/json');
+  // REG-01 does not set a TTL, so any TTL is expected here; the two sources must still agree on it.
+  const expected = {
+    spiffeId,
+    parentId: need('agentId'),
+    selectors: dockerSelectors(run.config.workload.container, run.config.workload.namespace).map(selectorText),
+  };
+  const entryId = need('workloadEntryId');
+  const problems = registrationProblems(expected, entryId, { 'Entry API': seen.api, 'entry show': seen.cli });
+  expect(
+    problems,
+    `entry ${entryId} should be ${JSON.stringify(expected)} in the Entry API and in entry show alike`,
+  ).toEqual([]);
 });

@@ -4,10 +4,18 @@
 import { expect } from 'vitest';
 import { attestationMode } from '../fixtures/cluster-context.ts';
 import { control } from '../fixtures/control.ts';
-import { dockerSelectors, EntryApi, ensureEntry, k8sSelectors, type Selector } from '../fixtures/registration.ts';
+import {
+  dockerSelectors,
+  EntryApi,
+  ensureEntry,
+  k8sSelectors,
+  registrationsOf,
+  type Selector,
+  selectorText,
+} from '../fixtures/registration.ts';
 import type { RunContext } from '../fixtures/run-context.ts';
-import { serverCli } from '../fixtures/spire.ts';
 import { podLabel } from '../lib/config.ts';
+import { registrationProblems } from '../lib/registration-entry.ts';
 
 function workloadSelectors(run: RunContext): Selector[] {
   return attestationMode(run) === 'k8s'
@@ -34,14 +42,20 @@ control('K8SREG-01', async ({ run, evidence, log, need, provide }) => {
 });
 
 control('K8SREG-02', async ({ run, evidence, need }) => {
-  const shown = await serverCli(need('spireBinaries'), run.config.spire.serverSocket, [
-    'entry',
-    'show',
-    '-entryID',
-    need('k8sEntryId'),
-  ]);
-  await evidence('spire-server-entry-show.txt', shown.all ?? '');
-  expect(shown.exitCode).toBe(0);
-  expect(shown.stdout).toContain(`SPIFFE ID        : ${run.config.workloadSpiffeId}`);
-  for (const selector of workloadSelectors(run)) expect(shown.stdout).toContain(`${selector.type}:${selector.value}`);
+  const spiffeId = run.config.workloadSpiffeId;
+  const seen = await registrationsOf(need('spireBinaries'), run.config.spire.serverSocket, spiffeId);
+  await evidence('spire-server-entry-show.txt', seen.cliOutput);
+  await evidence('entry-api-entries.json', JSON.stringify(seen.api, null, 2), 'application/json');
+  const expected = {
+    spiffeId,
+    parentId: need('agentId'),
+    selectors: workloadSelectors(run).map(selectorText),
+    x509SvidTtl: run.config.rotation.x509SvidTtlSeconds,
+  };
+  const entryId = need('k8sEntryId');
+  const problems = registrationProblems(expected, entryId, { 'Entry API': seen.api, 'entry show': seen.cli });
+  expect(
+    problems,
+    `entry ${entryId} should be ${JSON.stringify(expected)} in the Entry API and in entry show alike`,
+  ).toEqual([]);
 });

@@ -1,23 +1,33 @@
 // Phase 70: inside the pod, the seed's post-deployment testing: logs, exec, the SVID files (judged by the inspector;
 // the key is read into memory to be checked against the certificate, never kept), the mounts, the manual client.
 import { randomUUID } from 'node:crypto';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { expect } from 'vitest';
 import { SPIRE_VERSION_PATTERN } from '../fixtures/artifacts/spire.ts';
 import { versions } from '../fixtures/artifacts/versions.ts';
-import { kube } from '../fixtures/cluster-context.ts';
+import { clusterProvider, kube } from '../fixtures/cluster-context.ts';
 import { type ControlContext, control } from '../fixtures/control.ts';
 import { describeExchange, readExchangeFromServerLog } from '../fixtures/exchange-log.ts';
+import {
+  clusterStartedAt,
+  FLANNEL_CONFLIST,
+  FLANNEL_STATE_DIR,
+  FLANNEL_SUBNET_ENV,
+  flannelSandboxes,
+  hostFile,
+  ipAllocation,
+} from '../fixtures/flannel-files.ts';
 import { execInPod, podLogs } from '../fixtures/kube.ts';
 import { probeServedSvid } from '../fixtures/served-svid.ts';
 import { compareWithServerBundle, serverBundlePem } from '../fixtures/trust-anchor.ts';
+import { podWiringProblems, staleFiles } from '../lib/flannel-wiring.ts';
 import { inspectSvid, renderFindingsTable, renderSummary } from '../lib/svid-inspector.ts';
 import { waitFor } from '../lib/wait.ts';
 import { countExact, logLines, verifiedClientIds, verifiedServerIds } from '../lib/workload-log.ts';
 
 const SVID_DIR = '/app';
 const AGENT_BINARY_IN_POD = '/opt/spire/bin/spire-agent';
-const FLANNEL_STATE = '/var/lib/cni/flannel';
 
 /** Runs a command in the workload container of the pod (DEPLOY-03's handle). */
 const exec = ({ run, need }: ControlContext, command: string[]) =>
@@ -217,17 +227,44 @@ control('POD-09', async (context) => {
 });
 
 control('POD-10', async (context) => {
-  const { evidence } = context;
-  const ip = context.need('pod').ip;
-  const [a, b] = ip.split('.').map(Number);
-  // The flannel CNI plugin keeps one file per container it wired; proof that pods go through Flannel, not a fallback.
-  const wired = existsSync(FLANNEL_STATE) ? readdirSync(FLANNEL_STATE) : [];
+  const { run, evidence } = context;
+  const pod = context.need('pod');
+  // This cluster's Flannel: the lease in subnet.env and the plugin's state, both written since the cluster started.
+  const started = await clusterStartedAt(await clusterProvider(run));
+  const subnetEnv = existsSync(FLANNEL_SUBNET_ENV) ? readFileSync(FLANNEL_SUBNET_ENV, 'utf8') : '';
+  const network = (JSON.parse(readFileSync(FLANNEL_CONFLIST, 'utf8')) as { name?: string }).name ?? '';
+  const allocation = ipAllocation(network, pod.ip);
+  const sandboxes = flannelSandboxes();
+  const sandbox = allocation?.content.split(/\r?\n/)[0]?.trim();
+  const files = [hostFile(FLANNEL_SUBNET_ENV), sandbox ? hostFile(join(FLANNEL_STATE_DIR, sandbox)) : undefined];
+  const fresh = files.filter((file) => file !== undefined);
   await evidence(
-    'pod-ip.txt',
-    `${context.need('pod').name} ${ip}\n${FLANNEL_STATE}: ${wired.length} container(s) wired by Flannel`,
+    'pod-wiring.txt',
+    [
+      `pod ${pod.namespace}/${pod.name} IP ${pod.ip}`,
+      `this cluster started at ${new Date(started.ms).toISOString()} (${started.source})`,
+      `${FLANNEL_SUBNET_ENV}:\n${subnetEnv.trim()}`,
+      `IPAM allocation: ${allocation ? `${allocation.path}: ${allocation.content.trim().replace(/\r?\n/g, ' ')}` : '(none)'}`,
+      `${FLANNEL_STATE_DIR}: ${sandboxes.join(', ') || '(empty)'}`,
+      ...fresh.map((file) => `${file.path} written at ${new Date(file.modifiedMs).toISOString()}`),
+    ].join('\n'),
   );
-  expect(a === 10 && b === 244, `pod IP ${ip} is outside 10.244.0.0/16`).toBe(true);
-  expect(wired.length, `no pod was wired by the flannel CNI plugin (${FLANNEL_STATE} is empty)`).toBeGreaterThan(0);
+  const problems = [
+    ...podWiringProblems({
+      podIp: pod.ip,
+      podNetwork: '10.244.0.0/16',
+      subnetEnv,
+      allocation,
+      flannelSandboxes: sandboxes,
+      flannelStateDir: FLANNEL_STATE_DIR,
+    }),
+    ...staleFiles(fresh, started.ms, started.source),
+  ];
+  expect(
+    problems,
+    `pod ${pod.name} (${pod.ip}) should be wired by this cluster's Flannel: inside the leased subnet, with flannel ` +
+      'plugin state for its sandbox, all written since the cluster started',
+  ).toEqual([]);
 });
 
 control('POD-11', async (context) => {

@@ -10,12 +10,14 @@ import {
   checkSysctls,
   checkTools,
   describeFailures,
+  failSwapOnOf,
   type HostProbe,
   parseProcFilesystems,
   parseProcModules,
   parseProcNetTcp,
   parseProcSwaps,
   prepareHost,
+  runningKubeletSwapSetting,
   sysctlPath,
 } from '../../fixtures/host-prep.ts';
 
@@ -158,19 +160,58 @@ describe('checks', () => {
     expect(check.evidence).toContain('not available');
   });
 
-  test('swap is reported, never a failure', () => {
-    const on = checkSwap(
+  test('swap: allowed only when the kubelet runs with failSwapOn: false', () => {
+    const swapOn = () =>
       fakeProbe({
         files: { '/proc/swaps': 'Filename Type Size Used Priority\n/dev/vdb partition 1024 0 -2\n' },
         programs: {},
-      }),
-    );
-    expect(on.passed).toBe(true);
-    expect(on.evidence).toContain('/dev/vdb');
-    expect(on.evidence).toContain('failSwapOn: false');
-    expect(checkSwap(fakeProbe({ files: { '/proc/swaps': 'Filename\n' }, programs: {} })).evidence).toBe(
-      'no swap active',
-    );
+      });
+    const allowed = checkSwap(swapOn(), { source: 'kubelet.yaml', failSwapOn: false });
+    expect(allowed.passed, allowed.evidence).toBe(true);
+    expect(allowed.evidence).toContain('/dev/vdb');
+    for (const failSwapOn of [true, undefined]) {
+      const refused = checkSwap(swapOn(), { source: 'kubelet.yaml', failSwapOn });
+      expect(refused.passed, `swap on with failSwapOn ${failSwapOn} must fail`).toBe(false);
+      expect(refused.evidence).toContain('swapoff -a');
+    }
+    const off = checkSwap(fakeProbe({ files: { '/proc/swaps': 'Filename\n' }, programs: {} }), {
+      source: 'kubelet.yaml',
+      failSwapOn: undefined,
+    });
+    expect(off.passed, off.evidence).toBe(true);
+    expect(off.evidence).toContain('no swap active');
+  });
+
+  test("the running kubelet's setting: the flag wins over its config file; other processes are not asked", async () => {
+    const host = (cmdline: string[]): FakeHost => ({
+      files: {
+        '/proc/42/cmdline': `${cmdline.join('\0')}\0`,
+        '/etc/k/kubelet.yaml': 'kind: KubeletConfiguration\nfailSwapOn: false\n',
+      },
+      programs: {},
+      onRun: () => ({ exitCode: 0, stdout: '42\n', stderr: '' }),
+    });
+    expect(
+      await runningKubeletSwapSetting(fakeProbe(host(['kubelet', '--config=/etc/k/kubelet.yaml'])), new Set([42])),
+    ).toEqual({
+      source: 'kubelet pid 42, /etc/k/kubelet.yaml',
+      failSwapOn: false,
+    });
+    expect(
+      (
+        await runningKubeletSwapSetting(
+          fakeProbe(host(['kubelet', '--config', '/etc/k/kubelet.yaml', '--fail-swap-on=true'])),
+          new Set([42]),
+        )
+      )?.failSwapOn,
+    ).toBe(true);
+    expect(await runningKubeletSwapSetting(fakeProbe(host(['kubelet'])), new Set([42]))).toEqual({
+      source: 'kubelet pid 42 (no readable --config file)',
+      failSwapOn: undefined,
+    });
+    expect(await runningKubeletSwapSetting(fakeProbe(host(['kubelet'])), new Set([7]))).toBeUndefined();
+    expect(failSwapOnOf('{"failSwapOn": true}')).toBe(true);
+    expect(failSwapOnOf('kind: KubeletConfiguration\n')).toBeUndefined();
   });
 
   test('tools: missing ones are installed with apt-get', async () => {
@@ -223,15 +264,7 @@ describe('checks', () => {
   test('prepareHost runs every check even after a failure and lists the failures', async () => {
     const probe = fakeProbe({ files: {}, programs: {}, uid: 1000, free: 1 });
     const checks = await prepareHost({ ports: [], diskPath: '/' }, noLog, probe);
-    expect(checks.map((c) => c.id)).toEqual([
-      'HOST-01',
-      'HOST-02',
-      'HOST-03',
-      'HOST-04',
-      'HOST-05',
-      'HOST-06',
-      'HOST-07',
-    ]);
+    expect(checks.map((c) => c.id)).toEqual(['HOST-01', 'HOST-02', 'HOST-03', 'HOST-05', 'HOST-06', 'HOST-07']);
     const failures = describeFailures(checks);
     expect(failures.some((f) => f.startsWith('HOST-01'))).toBe(true);
     expect(failures.some((f) => f.startsWith('HOST-06'))).toBe(true);
