@@ -11,7 +11,8 @@ import { describeExchange, readExchangeFromServerLog } from '../fixtures/exchang
 import { EntryApi, ensureEntry } from '../fixtures/registration.ts';
 import type { RunContext } from '../fixtures/run-context.ts';
 import { probeServedSvid } from '../fixtures/served-svid.ts';
-import { compareWithServerBundle, serverBundlePem } from '../fixtures/trust-anchor.ts';
+import { judgeSvidFiles } from '../fixtures/svid-files.ts';
+import { serverBundlePem } from '../fixtures/trust-anchor.ts';
 import {
   buildWorkloadImage,
   runOneShot,
@@ -19,7 +20,7 @@ import {
   startWorkloadContainer,
   type WorkloadContainer,
 } from '../fixtures/workload-container.ts';
-import { inspectSvid, renderFindingsTable, renderSummary } from '../lib/svid-inspector.ts';
+import { inspectSvid, renderFindingsTable } from '../lib/svid-inspector.ts';
 import { waitFor } from '../lib/wait.ts';
 import { countExact, logLines, verifiedClientIds, verifiedServerIds } from '../lib/workload-log.ts';
 
@@ -125,39 +126,9 @@ control('DOCKER-03', async ({ run, evidence, need }) => {
   expect(modes[`${SVID_DIR}/svid.0.key`], 'the private key must be readable by its owner only').toBe('600');
 });
 
-control('DOCKER-04', async ({ run, evidence, need }) => {
-  const server = need('dockerServer');
-  const chainPem = await readFromServer(server, 'svid.0.pem');
-  const keyPem = await readFromServer(server, 'svid.0.key');
-  const bundlePem = await readFromServer(server, 'bundle.0.pem');
-  const report = inspectSvid({
-    chainPem,
-    keyPem,
-    bundlePem,
-    expectedSpiffeId: run.config.workloadSpiffeId,
-    expectedTrustDomain: run.config.trustDomain,
-  });
-  // The chain is verified against the workload's own bundle above; that bundle must be the server's trust anchor.
-  const bundle = await compareWithServerBundle(
-    need('spireBinaries'),
-    run.config.spire.serverSocket,
-    bundlePem,
-    `${SVID_DIR}/bundle.0.pem of the container`,
-  );
-  await evidence('svid.0.pem', chainPem, 'application/x-pem-file');
-  await evidence('bundle.0.pem', bundlePem, 'application/x-pem-file');
-  await evidence('spire-server-bundle-show.pem', bundle.serverPem, 'application/x-pem-file');
-  await evidence('bundle-comparison.txt', bundle.description);
-  await evidence('svid-summary.txt', renderSummary(report.summary));
-  await evidence('svid-findings.md', renderFindingsTable(report), 'text/markdown');
-  const failed = report.findings.filter((finding) => !finding.passed).map((f) => `${f.id}: ${f.detail}`);
-  expect(
-    failed,
-    `expected the container's SVID files to meet every X509-SVID rule; broken: ${failed.join('; ')}`,
-  ).toEqual([]);
-  expect(bundle.comparison.same, `expected the workload's trust bundle to be the server's: ${bundle.description}`).toBe(
-    true,
-  );
+control('DOCKER-04', async (context) => {
+  const server = context.need('dockerServer');
+  await judgeSvidFiles(context, (file) => readFromServer(server, file), 'the container');
 });
 
 control('DOCKER-05', async ({ run, evidence, need }) => {

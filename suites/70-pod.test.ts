@@ -20,9 +20,10 @@ import {
 } from '../fixtures/flannel-files.ts';
 import { execInPod, podLogs } from '../fixtures/kube.ts';
 import { probeServedSvid } from '../fixtures/served-svid.ts';
-import { compareWithServerBundle, serverBundlePem } from '../fixtures/trust-anchor.ts';
+import { judgeSvidFiles } from '../fixtures/svid-files.ts';
+import { serverBundlePem } from '../fixtures/trust-anchor.ts';
 import { podWiringProblems, staleFiles } from '../lib/flannel-wiring.ts';
-import { inspectSvid, renderFindingsTable, renderSummary } from '../lib/svid-inspector.ts';
+import { renderFindingsTable } from '../lib/svid-inspector.ts';
 import { waitFor } from '../lib/wait.ts';
 import { countExact, logLines, verifiedClientIds, verifiedServerIds } from '../lib/workload-log.ts';
 
@@ -100,37 +101,7 @@ control('POD-04', async (context) => {
 });
 
 control('POD-05', async (context) => {
-  const { run, evidence, need } = context;
-  const chainPem = await readInPod(context, 'svid.0.pem');
-  const keyPem = await readInPod(context, 'svid.0.key');
-  const bundlePem = await readInPod(context, 'bundle.0.pem');
-  const report = inspectSvid({
-    chainPem,
-    keyPem,
-    bundlePem,
-    expectedSpiffeId: run.config.workloadSpiffeId,
-    expectedTrustDomain: run.config.trustDomain,
-  });
-  // The chain is verified against the workload's own bundle above; that bundle must be the server's trust anchor.
-  const bundle = await compareWithServerBundle(
-    need('spireBinaries'),
-    run.config.spire.serverSocket,
-    bundlePem,
-    `${SVID_DIR}/bundle.0.pem of the pod`,
-  );
-  await evidence('svid.0.pem', chainPem, 'application/x-pem-file');
-  await evidence('bundle.0.pem', bundlePem, 'application/x-pem-file');
-  await evidence('spire-server-bundle-show.pem', bundle.serverPem, 'application/x-pem-file');
-  await evidence('bundle-comparison.txt', bundle.description);
-  await evidence('svid-summary.txt', renderSummary(report.summary));
-  await evidence('svid-findings.md', renderFindingsTable(report), 'text/markdown');
-  const failed = report.findings.filter((f) => !f.passed).map((f) => `${f.id}: ${f.detail}`);
-  expect(failed, `expected the pod's SVID files to meet every X509-SVID rule; broken: ${failed.join('; ')}`).toEqual(
-    [],
-  );
-  expect(bundle.comparison.same, `expected the workload's trust bundle to be the server's: ${bundle.description}`).toBe(
-    true,
-  );
+  await judgeSvidFiles(context, (file) => readInPod(context, file), 'the pod');
 });
 
 control('POD-06', async (context) => {
