@@ -437,7 +437,9 @@ const catalogue: Control[] = [
     source: 'Complete Testing Checklist; Testing step 4',
     requires: ['DOCKER-02'],
     needs: ['dockerServer'],
-    remediation: `The workload writes the files after a successful fetch; check its log. ${SVID_FETCH_REMEDIATION}`,
+    remediation:
+      'A key readable by others (not 0600) is a workload defect: it must create svid.0.key with mode 0600. Missing ' +
+      `files: the workload writes them after a successful fetch; check its log. ${SVID_FETCH_REMEDIATION}`,
   },
   {
     id: 'DOCKER-04',
@@ -648,8 +650,10 @@ const catalogue: Control[] = [
     requires: ['DEPLOY-03'],
     needs: ['pod'],
     remediation:
-      'The apiserver must reach the kubelet (kubelet API port 10250) with a client certificate bound to ' +
-      'system:kubelet-api-admin; see "kubectl Permission Issues".',
+      "A 403 means RBAC or an admission policy denies pods/exec to the suite's credentials: grant `create` on " +
+      'pods/exec in the namespace, or exempt it from the policy. Otherwise the apiserver must reach the kubelet ' +
+      '(kubelet API port 10250) with a client certificate bound to system:kubelet-api-admin; see "kubectl ' +
+      'Permission Issues".',
   },
   {
     id: 'POD-04',
@@ -659,7 +663,9 @@ const catalogue: Control[] = [
     source: 'Complete Testing Checklist; Testing step 4',
     requires: ['POD-03'],
     needs: ['pod'],
-    remediation: `The workload writes them after a successful fetch. ${SVID_FETCH_REMEDIATION}`,
+    remediation:
+      'A key readable by others (not 0600) is a workload defect: it must create svid.0.key with mode 0600 and write it ' +
+      `atomically (Security Considerations: private keys). Missing files: the workload writes them after a successful fetch. ${SVID_FETCH_REMEDIATION}`,
   },
   {
     id: 'POD-05',

@@ -17,7 +17,10 @@ control('PROV-02', async ({ run, evidence, log, provide }) => {
   const engine = await ensureDockerEngine(run.config, run.ledger, log);
   provide('dockerEngine', engine);
   await evidence('docker-engine.json', JSON.stringify(engine, null, 2), 'application/json');
-  expect(engine.version).toMatch(/^\d+\.\d+/);
+  expect(
+    engine.version,
+    `expected the Docker engine to report a version; docker info said "${engine.version}"`,
+  ).toMatch(/^\d+\.\d+/);
 });
 
 control('PROV-03', async ({ run, evidence, log, provide }) => {

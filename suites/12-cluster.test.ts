@@ -28,7 +28,8 @@ control('CLUSTER-02', async ({ run, evidence, log }) => {
   const listing = await execa('ls', ['-la', '/opt/cni/bin'], { reject: false, all: true });
   await evidence('cni-plugins.json', JSON.stringify(plugins, null, 2), 'application/json');
   await evidence('ls-opt-cni-bin.txt', listing.all ?? '');
-  for (const plugin of ['bridge', 'host-local', 'loopback', 'portmap']) expect(listing.stdout).toContain(plugin);
+  for (const plugin of ['bridge', 'host-local', 'loopback', 'portmap'])
+    expect(listing.stdout, `expected the CNI plugin ${plugin} in /opt/cni/bin; it is not there`).toContain(plugin);
 });
 
 control(
@@ -43,7 +44,10 @@ control(
     const version = await kube(run).config.makeApiClient(VersionApi).getCode();
     const status = await cluster.status();
     await evidence('cluster-status.json', JSON.stringify({ version, status }, null, 2), 'application/json');
-    expect(status.apiserver).toBe('ready');
+    expect(
+      status.apiserver,
+      `expected the apiserver to answer with the suite's credentials; it is ${status.apiserver}: ${status.detail.join('; ')}`,
+    ).toBe('ready');
   },
   30 * 60_000,
 );

@@ -27,7 +27,10 @@ control(
     }
     const applied = await applyManifest(kube(run), readFileSync(FLANNEL_MANIFEST, 'utf8'));
     await evidence('applied.txt', applied.join('\n'));
-    expect(applied).toContain('DaemonSet kube-flannel/kube-flannel-ds');
+    expect(
+      applied,
+      `expected the Flannel manifest to apply the DaemonSet kube-flannel/kube-flannel-ds; it applied: ${applied.join(', ')}`,
+    ).toContain('DaemonSet kube-flannel/kube-flannel-ds');
   },
   30 * 60_000,
 );
@@ -41,7 +44,10 @@ control('CNI-02', async ({ run, evidence, log }) => {
     log,
   );
   await evidence('flannel-pods.txt', pods.map((pod) => `${pod.metadata?.name} ${pod.status?.phase}`).join('\n'));
-  expect(pods.every((pod) => pod.status?.phase === 'Running')).toBe(true);
+  expect(
+    pods.every((pod) => pod.status?.phase === 'Running'),
+    `expected every Flannel pod Running; they are: ${pods.map((pod) => `${pod.metadata?.name} ${pod.status?.phase}`).join(', ')}`,
+  ).toBe(true);
 });
 
 control('CNI-03', async ({ run, evidence, log }) => {
@@ -105,5 +111,8 @@ control('CNI-04', async ({ run, evidence, log }) => {
   );
   const conditions = (node.status?.conditions ?? []).map((c) => `${c.type}=${c.status} ${c.reason ?? ''}`).join('\n');
   await evidence('node-conditions.txt', `${node.metadata?.name} podCIDR=${node.spec?.podCIDR}\n${conditions}`);
-  expect(node.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
+  expect(
+    node.status?.conditions?.find((c) => c.type === 'Ready')?.status,
+    `expected node ${node.metadata?.name} Ready=True`,
+  ).toBe('True');
 });

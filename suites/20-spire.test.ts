@@ -70,7 +70,10 @@ control('SPIRE-01', async ({ run, evidence, log, need, provide }) => {
 control('SPIRE-02', async ({ run, evidence, need }) => {
   const health = await serverHealthy(need('spireBinaries'), run.config.spire.serverSocket);
   await evidence('spire-server-healthcheck.txt', health.output);
-  expect(health.output).toContain('Server is healthy.');
+  expect(
+    health.output,
+    `expected "Server is healthy." from spire-server healthcheck; it printed: ${health.output.trim()}`,
+  ).toContain('Server is healthy.');
 });
 
 control('SPIRE-03', async ({ run, evidence, log, need, provide }) => {
@@ -98,7 +101,10 @@ control('SPIRE-03', async ({ run, evidence, log, need, provide }) => {
 control('SPIRE-04', async ({ run, evidence, need }) => {
   const health = await agentHealthy(need('spireBinaries'), run.config.spire.agentSocket);
   await evidence('spire-agent-healthcheck.txt', health.output);
-  expect(health.output).toContain('Agent is healthy.');
+  expect(
+    health.output,
+    `expected "Agent is healthy." from spire-agent healthcheck; it printed: ${health.output.trim()}`,
+  ).toContain('Agent is healthy.');
 });
 
 control('SPIRE-05', async ({ run, evidence }) => {

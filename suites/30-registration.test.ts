@@ -16,7 +16,10 @@ control('REG-01', async ({ run, evidence, log, need, provide }) => {
     await evidence('registration.json', JSON.stringify(result, null, 2), 'application/json');
     const forThisId = await api.listBySpiffeId(run.config.workloadSpiffeId);
     await evidence('entries-for-workload-id.json', JSON.stringify(forThisId, null, 2), 'application/json');
-    expect(forThisId.map((entry) => entry.id)).toContain(result.entryId);
+    expect(
+      forThisId.map((entry) => entry.id),
+      `expected the Entry API to list entry ${result.entryId} for ${run.config.workloadSpiffeId}`,
+    ).toContain(result.entryId);
   } finally {
     api.close();
   }

@@ -74,7 +74,9 @@ control('DOCKER-01', async ({ run, evidence, log, need, provide }) => {
   provide('workloadImage', build.image);
   await evidence('image-build.json', JSON.stringify(build, null, 2), 'application/json');
   await evidence('docker-build.log', readFileSync(build.logFile, 'utf8').slice(-6000));
-  expect(build.imageId).toMatch(/^sha256:[0-9a-f]{64}$/);
+  expect(build.imageId, `expected docker build to produce an image id; it reported "${build.imageId}"`).toMatch(
+    /^sha256:[0-9a-f]{64}$/,
+  );
 });
 
 control('DOCKER-02', async ({ run, evidence, log, need, provide }) => {
@@ -93,7 +95,9 @@ control('DOCKER-02', async ({ run, evidence, log, need, provide }) => {
   provide('dockerServer', container);
   const logs = await container.logs();
   await evidence('server-container.log', logs);
-  expect(logs).toContain('✅ Successfully fetched SVIDs!');
+  expect(logs, 'expected the server container to log "✅ Successfully fetched SVIDs!"; its log is attached').toContain(
+    '✅ Successfully fetched SVIDs!',
+  );
 });
 
 /** Waits (bounded) until the server's log has a line; returns the log. */
@@ -135,14 +139,17 @@ control('DOCKER-05', async ({ run, evidence, need }) => {
   const logs = await need('dockerServer').logs();
   const reported = /SPIFFE ID:\s*(\S+)/.exec(logs)?.[1];
   await evidence('reported-spiffe-id.txt', `log: ${reported ?? '(none)'}\nexpected: ${run.config.workloadSpiffeId}`);
-  expect(reported).toBe(run.config.workloadSpiffeId);
+  expect(
+    reported,
+    `expected the workload to log SPIFFE ID ${run.config.workloadSpiffeId}; it logged ${reported ?? 'none'}`,
+  ).toBe(run.config.workloadSpiffeId);
 });
 
 control('DOCKER-06', async ({ run, evidence, need }) => {
   const line = `[Server] Secure mTLS Server listening on 0.0.0.0:${run.config.workload.port}`;
   const logs = await waitForServerLog(run, need('dockerServer'), 'the server to listen', line);
   await evidence('server-container.log', logs);
-  expect(logs).toContain(line);
+  expect(logs, `expected the server container to log "${line}"`).toContain(line);
 });
 
 control('DOCKER-07', async ({ run, evidence, need, provide }) => {
@@ -237,7 +244,10 @@ control('DOCKER-09', async ({ run, evidence, need }) => {
       `official CLI: ${official.summary.spiffeId}, bundle of ${official.summary.bundleSize}\n` +
         `workload:     ${workload.summary.spiffeId}, bundle of ${workload.summary.bundleSize}`,
     );
-    expect(official.summary.spiffeId).toBe(workload.summary.spiffeId);
+    expect(
+      official.summary.spiffeId,
+      `expected the official CLI and the workload to get the same SPIFFE ID; the CLI got ${official.summary.spiffeId}, the workload ${workload.summary.spiffeId}`,
+    ).toBe(workload.summary.spiffeId);
     const normalized = (pem: string) => pem.replace(/\s+/g, '');
     expect(normalized(readFileSync(join(out, 'bundle.0.pem'), 'utf8'))).toBe(
       normalized(await readFromServer(server, 'bundle.0.pem')),
@@ -291,9 +301,14 @@ control('NEG-01', async ({ run, evidence, need }) => {
     readyTimeoutMs: (fetchSeconds + 45) * 1000,
   });
   await evidence('unregistered-container.log', result.logs);
-  expect(result.logs).not.toContain('Successfully fetched SVIDs');
-  expect(result.logs).toMatch(/PermissionDenied/);
-  expect(result.exitCode).not.toBe(0);
+  expect(result.logs, 'expected the unregistered container to get no SVID; it fetched one').not.toContain(
+    'Successfully fetched SVIDs',
+  );
+  expect(
+    result.logs,
+    'expected the Workload API to answer the unregistered container with PermissionDenied; its log is attached',
+  ).toMatch(/PermissionDenied/);
+  expect(result.exitCode, 'expected the unregistered container to exit non-zero (no identity)').not.toBe(0);
 });
 
 control('NEG-02', async ({ run, evidence, log, need }) => {
@@ -325,8 +340,15 @@ control('NEG-02', async ({ run, evidence, log, need }) => {
   await evidence('intruder-client.log', client.logs);
   await evidence('server-container.log', serverLogs);
   // The intruder got an identity (it is registered) and was refused for it, not for lacking one.
-  expect(client.logs).toContain(`SPIFFE ID: ${intruderId}`);
-  expect(serverLogs).toMatch(new RegExp(`REJECTED CLIENT.*${intruderId.replaceAll('.', '\\.')}`));
-  expect(client.logs).not.toContain('Secure Hello from SPIRE Server!');
-  expect(client.exitCode).not.toBe(0);
+  expect(
+    client.logs,
+    `expected the intruder to get its own SVID (${intruderId}), so that a refusal is for its identity`,
+  ).toContain(`SPIFFE ID: ${intruderId}`);
+  expect(serverLogs, `expected the server to log "REJECTED CLIENT" for ${intruderId}`).toMatch(
+    new RegExp(`REJECTED CLIENT.*${intruderId.replaceAll('.', '\\.')}`),
+  );
+  expect(client.logs, 'expected the intruder to get no reply from the server; it was answered').not.toContain(
+    'Secure Hello from SPIRE Server!',
+  );
+  expect(client.exitCode, 'expected the intruder client to exit non-zero (refused)').not.toBe(0);
 });

@@ -23,5 +23,8 @@ control('IMAGE-01', async ({ run, evidence, log }) => {
     { timeoutMs: 90_000, intervalMs: 2000, onProgress: log },
   );
   await evidence('node-images.txt', names.join('\n'));
-  expect(names.some((n) => n === wanted || n === image)).toBe(true);
+  expect(
+    names.some((n) => n === wanted || n === image),
+    `expected the kubelet to report ${wanted} among the node's images`,
+  ).toBe(true);
 });

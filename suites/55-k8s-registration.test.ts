@@ -35,7 +35,10 @@ control('K8SREG-01', async ({ run, evidence, log, need, provide }) => {
     log(`entry ${result.entryId} ${result.action} (${attestationMode(run)} selectors)`);
     provide('k8sEntryId', result.entryId);
     await evidence('registration.json', JSON.stringify(result, null, 2), 'application/json');
-    expect(result.entry.x509_svid_ttl).toBe(run.config.rotation.x509SvidTtlSeconds);
+    expect(
+      result.entry.x509_svid_ttl,
+      `expected the entry's X.509-SVID TTL to be ${run.config.rotation.x509SvidTtlSeconds} s; it is ${result.entry.x509_svid_ttl}`,
+    ).toBe(run.config.rotation.x509SvidTtlSeconds);
   } finally {
     api.close();
   }

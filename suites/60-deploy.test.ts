@@ -43,7 +43,10 @@ control('DEPLOY-02', async ({ run, evidence, need }) => {
   const applied = await applyManifest(kube(run), manifest);
   await evidence('mtls-app.yaml', manifest, 'text/yaml');
   await evidence('applied.txt', applied.join('\n'));
-  expect(applied).toContain(`Deployment ${run.config.workload.namespace}/mtls-app`);
+  expect(
+    applied,
+    `expected the manifest to apply Deployment ${run.config.workload.namespace}/mtls-app; it applied: ${applied.join(', ')}`,
+  ).toContain(`Deployment ${run.config.workload.namespace}/mtls-app`);
 });
 
 control('DEPLOY-03', async ({ run, evidence, log, provide }) => {

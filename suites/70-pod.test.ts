@@ -68,8 +68,12 @@ control('POD-01', async (context) => {
   const { run, evidence } = context;
   const text = await waitForLog(context, '✅ Successfully fetched SVIDs!');
   await evidence('pod.log', text);
-  expect(text).toContain('[SVID Fetch] Calling SPIRE Agent API');
-  expect(text).toContain(`SPIFFE ID: ${run.config.workloadSpiffeId}`);
+  expect(text, 'expected the pod log to show "[SVID Fetch] Calling SPIRE Agent API"').toContain(
+    '[SVID Fetch] Calling SPIRE Agent API',
+  );
+  expect(text, `expected the pod log to show SPIFFE ID ${run.config.workloadSpiffeId}`).toContain(
+    `SPIFFE ID: ${run.config.workloadSpiffeId}`,
+  );
 });
 
 control('POD-02', async (context) => {
@@ -79,15 +83,20 @@ control('POD-02', async (context) => {
     `[Server] Secure mTLS Server listening on 0.0.0.0:${run.config.workload.port}`,
   );
   await evidence('pod.log', text);
-  expect(text).toContain('[Server] Secure mTLS Server listening');
+  expect(text, 'expected the pod log to show "[Server] Secure mTLS Server listening"').toContain(
+    '[Server] Secure mTLS Server listening',
+  );
 });
 
 control('POD-03', async (context) => {
   const { evidence } = context;
   const result = await exec(context, ['id']);
   await evidence('exec-id.txt', `$ id\n${result.stdout}${result.stderr}exit ${result.exitCode}`);
-  expect(result.exitCode).toBe(0);
-  expect(result.stdout).toMatch(/uid=\d+/);
+  expect(
+    result.exitCode,
+    `expected \`id\` to run in the pod through the apiserver (exec); it exited ${result.exitCode}: ${result.stderr}`,
+  ).toBe(0);
+  expect(result.stdout, `expected \`id\` in the pod to print a uid; it printed: ${result.stdout}`).toMatch(/uid=\d+/);
 });
 
 control('POD-04', async (context) => {
@@ -109,7 +118,10 @@ control('POD-06', async (context) => {
   const socket = run.config.spire.agentSocket;
   const result = await exec(context, ['stat', '-c', '%F %a %n', socket]);
   await evidence('socket-in-pod.txt', result.stdout + result.stderr);
-  expect(result.stdout).toMatch(/^socket 777 /);
+  expect(
+    result.stdout,
+    `expected ${socket} in the pod to be a socket with mode 777; stat said: ${(result.stdout + result.stderr).trim() || '(nothing)'}`,
+  ).toMatch(/^socket 777 /);
 });
 
 control('POD-07', async (context) => {

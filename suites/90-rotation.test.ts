@@ -56,12 +56,23 @@ control(
       'rotation.txt',
       `before: ${first}\nafter:  ${next}\non disk: ${onDisk}\nrestarts: ${status?.restartCount}, started ${status?.state?.running?.startedAt?.toISOString()}\n\n${rotationLines.join('\n')}`,
     );
-    expect(next).not.toBe(first);
-    expect(onDisk).toBe(next);
+    expect(next, `expected a new certificate after rotation; the server still presents serial ${first}`).not.toBe(
+      first,
+    );
+    expect(onDisk, `expected svid.0.pem to hold the served certificate ${next}; it holds ${onDisk}`).toBe(next);
     // Same container, never restarted: the listener stayed up and swapped its TLS context.
-    expect(status?.restartCount).toBe(pod.restarts);
-    expect(status?.state?.running?.startedAt?.toISOString()).toBe(pod.startedAt);
-    expect(rotationLines.some((line) => line.includes(next))).toBe(true);
+    expect(
+      status?.restartCount,
+      `expected no restart of the server container through rotation; restarts went from ${pod.restarts} to ${status?.restartCount}`,
+    ).toBe(pod.restarts);
+    expect(
+      status?.state?.running?.startedAt?.toISOString(),
+      'expected the same server container (same start time) through rotation',
+    ).toBe(pod.startedAt);
+    expect(
+      rotationLines.some((line) => line.includes(next)),
+      `expected an [SVID Rotation] log line naming serial ${next}`,
+    ).toBe(true);
     provide('rotatedSerial', next);
   },
   (86_400 + 120) * 1000,
@@ -97,9 +108,15 @@ control(
       `client pod ${name}: restarts ${status?.restartCount}, started ${status?.state?.running?.startedAt?.toISOString()}\n` +
         `rotated server serial: ${serial}\n\n${exchanges.join('\n')}`,
     );
-    expect(clientLog).toContain(served);
-    expect(status?.restartCount).toBe(client.restarts);
-    expect(status?.state?.running?.startedAt?.toISOString()).toBe(client.startedAt);
+    expect(clientLog, `expected the client pod to be served the rotated certificate ${serial}`).toContain(served);
+    expect(
+      status?.restartCount,
+      `expected no restart of the client pod through rotation; restarts went from ${client.restarts} to ${status?.restartCount}`,
+    ).toBe(client.restarts);
+    expect(
+      status?.state?.running?.startedAt?.toISOString(),
+      'expected the same client container (same start time) through rotation',
+    ).toBe(client.startedAt);
   },
   3 * 60_000,
 );
