@@ -13,6 +13,7 @@ import {
 import { ensureDockerEngine } from '../fixtures/docker-engine.ts';
 import { Ledger } from '../fixtures/ledger.ts';
 import { loadConfigOrExplain } from '../lib/config.ts';
+import { runDir } from '../lib/run-files.ts';
 
 const NEEDS_DOCKER = new Set(['node-base', 'pause', 'flannel']);
 
@@ -86,7 +87,7 @@ async function main(): Promise<number> {
 
   if (!only || only.some((name) => NEEDS_DOCKER.has(name))) {
     // Images need a Docker engine: use a running one, else start Debian's dockerd (and leave it running for the suite).
-    const ledger = new Ledger(join(config.reportsDir, 'run', 'provision-ledger.json'));
+    const ledger = new Ledger(join(runDir(config.reportsDir), 'provision-ledger.json'));
     const engine = await ensureDockerEngine(config, ledger, log).catch((error: Error) => error);
     if (engine instanceof Error) {
       // The image components will fail with this reason; the others still run.
