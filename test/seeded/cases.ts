@@ -39,6 +39,8 @@ export interface DefectCase {
   gap?: string;
   /** How that control must end: FAIL, or WARN for a control below failOnSeverity whose dependents then matter. */
   status?: 'FAIL' | 'WARN';
+  /** The root cause the health gate must name in that control's reason (a broken layer under it). */
+  rootCause?: RegExp;
   /** The product manifest (manifests/mtls-app.yaml) changed into the broken one. */
   manifest?: (product: string) => string;
   /** Deploy the variant image with this defect. */
@@ -258,6 +260,8 @@ export const CASES: DefectCase[] = [
     name: 'agent-stopped',
     defect: 'the SPIRE agent stopped before the pod phase (PID from the ledger)',
     control: 'POD-06',
+    // The socket is gone because the agent is: the failure names the agent, with its remediation, not the mount.
+    rootCause: /^root cause: SPIRE agent /,
     watch: agentStopper(),
     last: true,
   },

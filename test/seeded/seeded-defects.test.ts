@@ -287,9 +287,18 @@ describe('seeded-defect matrix', () => {
         if (row) {
           const block = remediationBlock(run.output, row);
           expect.soft(block, `the console must show ${control.id} among the remediations`).not.toBe('');
+          // The catalogue's remediation, or the one of the broken layer the health gate named as root cause.
           expect
-            .soft(block, `the console must show ${control.id}'s remediation`)
-            .toContain(`  remediation: ${control.remediation}`);
+            .soft(block, `the console must show the remediation of ${control.id}'s failure`)
+            .toContain(`  remediation: ${row.remediation}`);
+          if (defect.rootCause)
+            expect
+              .soft(row.reason, `${control.id} must name the root cause ${defect.rootCause}`)
+              .toMatch(defect.rootCause);
+          else
+            expect
+              .soft(row.remediation, `${control.id} must carry its own remediation (no broken layer under it)`)
+              .toBe(control.remediation);
         }
         if (row?.status === status) defect.confirm?.(REPORTS);
       },
