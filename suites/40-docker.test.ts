@@ -10,9 +10,7 @@ import { control } from '../fixtures/control.ts';
 import { describeExchange, readExchangeFromServerLog } from '../fixtures/exchange-log.ts';
 import { EntryApi, ensureEntry } from '../fixtures/registration.ts';
 import type { RunContext } from '../fixtures/run-context.ts';
-import { probeServedSvid } from '../fixtures/served-svid.ts';
-import { judgeSvidFiles } from '../fixtures/svid-files.ts';
-import { serverBundlePem } from '../fixtures/trust-anchor.ts';
+import { judgeServedSvid, judgeSvidFiles } from '../fixtures/svid-files.ts';
 import {
   buildWorkloadImage,
   runOneShot,
@@ -20,7 +18,7 @@ import {
   startWorkloadContainer,
   type WorkloadContainer,
 } from '../fixtures/workload-container.ts';
-import { inspectSvid, renderFindingsTable } from '../lib/svid-inspector.ts';
+import { inspectSvid } from '../lib/svid-inspector.ts';
 import { waitFor } from '../lib/wait.ts';
 import { countExact, logLines, verifiedClientIds, verifiedServerIds } from '../lib/workload-log.ts';
 
@@ -257,36 +255,10 @@ control('DOCKER-09', async ({ run, evidence, need }) => {
   }
 });
 
-control('DOCKER-10', async ({ run, evidence, need }) => {
-  const server = need('dockerServer');
-  const bundlePem = await serverBundlePem(need('spireBinaries'), run.config.spire.serverSocket);
+control('DOCKER-10', async (context) => {
+  const server = context.need('dockerServer');
   // The host reaches the container on Docker's bridge: the suite's own TLS connection sees what any client sees.
-  const served = await probeServedSvid(
-    server.ip,
-    run.config.workload.port,
-    () => readFromServer(server, 'svid.0.pem'),
-    {
-      bundlePem,
-      expectedSpiffeId: run.config.workloadSpiffeId,
-      expectedTrustDomain: run.config.trustDomain,
-    },
-  );
-  await evidence('presented-chain.pem', served.presented.chainPem, 'application/x-pem-file');
-  await evidence('spire-server-bundle-show.pem', bundlePem, 'application/x-pem-file');
-  await evidence(
-    'served-vs-files.txt',
-    `${served.description}\nattempts: ${served.attempts}; ${served.presented.protocol}; ${served.presented.ending}`,
-  );
-  await evidence('presented-findings.md', renderFindingsTable(served.report), 'text/markdown');
-  expect(
-    served.sameLeaf,
-    `expected the server container to present the certificate of its ${SVID_DIR}/svid.0.pem; ${served.description}`,
-  ).toBe(true);
-  expect(
-    served.broken,
-    `expected the presented certificate to be an SVID of ${run.config.workloadSpiffeId} chaining to ` +
-      `\`spire-server bundle show\`; broken: ${served.broken.join('; ')}`,
-  ).toEqual([]);
+  await judgeServedSvid(context, server.ip, (file) => readFromServer(server, file), 'the server container');
 });
 
 control('NEG-01', async ({ run, evidence, need }) => {
