@@ -9,6 +9,7 @@
 //   X509-SVID TTL    : default            (or seconds)
 //   JWT-SVID TTL     : default
 //   Selector         : k8s:ns:default     (one line per selector)
+//   Hint             : spire-k8s-validation   (only when the entry has one)
 //   <blank line>
 //
 // Anything that does not fit (an unknown layout, a field outside an entry, a count that disagrees with "Found N")
@@ -39,7 +40,7 @@ export function parseEntryShow(output: string): RegistrationEntry[] {
       if (current[field] === undefined)
         throw new EntryShowError(`entry ${current.id ?? `#${entries.length + 1}`} has no ${field} line`);
     }
-    entries.push(current as RegistrationEntry);
+    entries.push({ hint: '', ...current } as RegistrationEntry);
     current = undefined;
   };
   const lines = output.split('\n');
@@ -66,7 +67,7 @@ export function parseEntryShow(output: string): RegistrationEntry[] {
       return;
     }
     if (!current) throw new EntryShowError(`line ${number}: "${line}" comes before any "Entry ID" line`);
-    const once = (key: 'spiffeId' | 'parentId' | 'x509SvidTtl', parsed: string | number) => {
+    const once = (key: 'spiffeId' | 'parentId' | 'x509SvidTtl' | 'hint', parsed: string | number) => {
       if (current?.[key] !== undefined)
         throw new EntryShowError(`line ${number}: a second ${name} line in entry ${current?.id}`);
       (current as Record<string, unknown>)[key] = parsed;
@@ -75,7 +76,8 @@ export function parseEntryShow(output: string): RegistrationEntry[] {
     else if (name === 'Parent ID') once('parentId', value);
     else if (name === 'X509-SVID TTL') once('x509SvidTtl', ttl(value, number));
     else if (name === 'Selector') current.selectors.push(value);
-    // Revision, JWT-SVID TTL, Expiration time, FederatesWith, DNS name, Admin, Downstream, StoreSvid, Hint: not judged.
+    else if (name === 'Hint') once('hint', value);
+    // Revision, JWT-SVID TTL, Expiration time, FederatesWith, DNS name, Admin, Downstream, StoreSvid: not judged.
   });
   close();
   if (announced === undefined) throw new EntryShowError('no "Found N entries" line: not the output of entry show');

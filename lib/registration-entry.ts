@@ -9,10 +9,21 @@ export interface RegistrationEntry {
   selectors: string[];
   /** Seconds; 0 = the server's default. */
   x509SvidTtl: number;
+  /** The entry's hint (`entry show` prints it as "Hint"); absent when the source does not show one. */
+  hint?: string;
 }
 
+/**
+ * The mark on every entry the suite creates (the entry's hint): an administrator sees it in `entry show`, and the
+ * suite changes or deletes only entries that carry it.
+ */
+export const SUITE_ENTRY_HINT = 'spire-k8s-validation';
+
 /** What a registration must be; `x509SvidTtl` undefined = the registrant does not set it (any TTL is expected). */
-export type ExpectedEntry = Omit<RegistrationEntry, 'id' | 'x509SvidTtl'> & { x509SvidTtl?: number };
+export type ExpectedEntry = Omit<RegistrationEntry, 'id' | 'x509SvidTtl' | 'hint'> & {
+  x509SvidTtl?: number;
+  hint?: string;
+};
 
 const sorted = (selectors: string[]) => [...selectors].sort();
 const ttlText = (ttl: number) => (ttl === 0 ? 'default (0)' : `${ttl} s`);
@@ -44,6 +55,8 @@ export function entryDifferences(expected: ExpectedEntry | RegistrationEntry, se
     differences.push(
       `${source}: X.509-SVID TTL is ${ttlText(seen.x509SvidTtl)}, expected ${ttlText(expected.x509SvidTtl)}`,
     );
+  if (expected.hint !== undefined && seen.hint !== undefined && seen.hint !== expected.hint)
+    differences.push(`${source}: hint is "${seen.hint}", expected "${expected.hint}"`);
   return differences;
 }
 

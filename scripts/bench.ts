@@ -11,8 +11,9 @@ import { parseArgs } from 'node:util';
 import { execa } from 'execa';
 import { provisionSpire } from '../fixtures/artifacts/index.ts';
 import { LocalProvider } from '../fixtures/cluster/local.ts';
+import { EntryApi } from '../fixtures/entry-api.ts';
 import { Ledger } from '../fixtures/ledger.ts';
-import { EntryApi, ensureEntry } from '../fixtures/registration.ts';
+import { ensureEntry } from '../fixtures/registration.ts';
 import { agentCli, ensureSpireAgent, ensureSpireServer } from '../fixtures/spire.ts';
 import { loadConfigOrExplain, type SuiteConfig } from '../lib/config.ts';
 import { waitFor } from '../lib/wait.ts';
@@ -58,11 +59,15 @@ async function benchSvidFetch(config: SuiteConfig, runs: number): Promise<void> 
     const { agentId } = await ensureSpireAgent(context);
     const api = new EntryApi(benchConfig.spire.serverSocket);
     const uid = process.getuid?.() ?? 0;
-    await ensureEntry(api, {
-      spiffeId: `spiffe://${config.trustDomain}/bench`,
-      parentId: agentId,
-      selectors: [{ type: 'unix', value: `uid:${uid}` }],
-    });
+    await ensureEntry(
+      api,
+      {
+        spiffeId: `spiffe://${config.trustDomain}/bench`,
+        parentId: agentId,
+        selectors: [{ type: 'unix', value: `uid:${uid}` }],
+      },
+      ledger,
+    );
     api.close();
     const endpoint = `unix://${benchConfig.spire.agentSocket}`;
     const fetchOnce = async () => {

@@ -2,7 +2,8 @@
 // entry by the Entry API and by the output of `spire-server entry show` (the seed's Testing step 7), which must agree.
 import { expect } from 'vitest';
 import { control } from '../fixtures/control.ts';
-import { dockerSelectors, EntryApi, ensureEntry, registrationsOf, selectorText } from '../fixtures/registration.ts';
+import { EntryApi, selectorText } from '../fixtures/entry-api.ts';
+import { dockerSelectors, ensureEntry, registrationsOf } from '../fixtures/registration.ts';
 import { registrationProblems } from '../lib/registration-entry.ts';
 
 control('REG-01', async ({ run, evidence, log, need, provide }) => {
@@ -10,7 +11,7 @@ control('REG-01', async ({ run, evidence, log, need, provide }) => {
   const api = new EntryApi(run.config.spire.serverSocket);
   try {
     const selectors = dockerSelectors(run.config.workload.container, run.config.workload.namespace);
-    const result = await ensureEntry(api, { spiffeId: run.config.workloadSpiffeId, parentId, selectors });
+    const result = await ensureEntry(api, { spiffeId: run.config.workloadSpiffeId, parentId, selectors }, run.ledger);
     log(`entry ${result.entryId} ${result.action}`);
     provide('workloadEntryId', result.entryId);
     await evidence('registration.json', JSON.stringify(result, null, 2), 'application/json');

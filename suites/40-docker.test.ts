@@ -7,8 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { control } from '../fixtures/control.ts';
+import { EntryApi } from '../fixtures/entry-api.ts';
 import { describeExchange, readExchangeFromServerLog } from '../fixtures/exchange-log.ts';
-import { EntryApi, ensureEntry } from '../fixtures/registration.ts';
+import { ensureEntry } from '../fixtures/registration.ts';
 import type { RunContext } from '../fixtures/run-context.ts';
 import { judgeServedSvid, judgeSvidFiles } from '../fixtures/svid-files.ts';
 import {
@@ -287,14 +288,18 @@ control('NEG-02', async ({ run, evidence, log, need }) => {
   const intruderId = `spiffe://${run.config.trustDomain}/unauthorized-client`;
   const api = new EntryApi(run.config.spire.serverSocket);
   try {
-    const entry = await ensureEntry(api, {
-      spiffeId: intruderId,
-      parentId: need('agentId'),
-      selectors: Object.entries(labelsFor(run, INTRUDER_CONTAINER)).map(([k, v]) => ({
-        type: 'docker',
-        value: `label:${k}:${v}`,
-      })),
-    });
+    const entry = await ensureEntry(
+      api,
+      {
+        spiffeId: intruderId,
+        parentId: need('agentId'),
+        selectors: Object.entries(labelsFor(run, INTRUDER_CONTAINER)).map(([k, v]) => ({
+          type: 'docker',
+          value: `label:${k}:${v}`,
+        })),
+      },
+      run.ledger,
+    );
     log(`intruder entry ${entry.entryId} ${entry.action}`);
   } finally {
     api.close();

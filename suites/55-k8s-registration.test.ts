@@ -4,15 +4,8 @@
 import { expect } from 'vitest';
 import { attestationMode } from '../fixtures/cluster-context.ts';
 import { control } from '../fixtures/control.ts';
-import {
-  dockerSelectors,
-  EntryApi,
-  ensureEntry,
-  k8sSelectors,
-  registrationsOf,
-  type Selector,
-  selectorText,
-} from '../fixtures/registration.ts';
+import { EntryApi, type Selector, selectorText } from '../fixtures/entry-api.ts';
+import { dockerSelectors, ensureEntry, k8sSelectors, registrationsOf } from '../fixtures/registration.ts';
 import type { RunContext } from '../fixtures/run-context.ts';
 import { podLabel } from '../lib/config.ts';
 import { registrationProblems } from '../lib/registration-entry.ts';
@@ -26,12 +19,16 @@ function workloadSelectors(run: RunContext): Selector[] {
 control('K8SREG-01', async ({ run, evidence, log, need, provide }) => {
   const api = new EntryApi(run.config.spire.serverSocket);
   try {
-    const result = await ensureEntry(api, {
-      spiffeId: run.config.workloadSpiffeId,
-      parentId: need('agentId'),
-      selectors: workloadSelectors(run),
-      x509SvidTtl: run.config.rotation.x509SvidTtlSeconds,
-    });
+    const result = await ensureEntry(
+      api,
+      {
+        spiffeId: run.config.workloadSpiffeId,
+        parentId: need('agentId'),
+        selectors: workloadSelectors(run),
+        x509SvidTtl: run.config.rotation.x509SvidTtlSeconds,
+      },
+      run.ledger,
+    );
     log(`entry ${result.entryId} ${result.action} (${attestationMode(run)} selectors)`);
     provide('k8sEntryId', result.entryId);
     await evidence('registration.json', JSON.stringify(result, null, 2), 'application/json');

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import { attestationMode, kube } from '../fixtures/cluster-context.ts';
 import { control } from '../fixtures/control.ts';
+import { EntryApi } from '../fixtures/entry-api.ts';
 import {
   applyManifest,
   deleteManifest,
@@ -15,7 +16,7 @@ import {
   renderManifest,
   waitForReadyPods,
 } from '../fixtures/kube.ts';
-import { dockerSelectors, EntryApi, ensureEntry, k8sSelectors } from '../fixtures/registration.ts';
+import { dockerSelectors, ensureEntry, k8sSelectors } from '../fixtures/registration.ts';
 import { meshClientSpiffeId } from '../lib/config.ts';
 import { waitFor } from '../lib/wait.ts';
 import {
@@ -46,7 +47,7 @@ control(
         attestationMode(run) === 'k8s'
           ? k8sSelectors(namespace, CLIENT_CONTAINER, { key: 'app', value: CLIENT_LABEL })
           : dockerSelectors(CLIENT_CONTAINER, namespace);
-      const entry = await ensureEntry(api, { spiffeId: clientId, parentId: need('agentId'), selectors });
+      const entry = await ensureEntry(api, { spiffeId: clientId, parentId: need('agentId'), selectors }, run.ledger);
       log(`client entry ${entry.entryId} ${entry.action}`);
     } finally {
       api.close();
@@ -162,7 +163,7 @@ control(
         attestationMode(run) === 'k8s'
           ? k8sSelectors(namespace, INTRUDER.container, { key: 'app', value: INTRUDER.label })
           : dockerSelectors(INTRUDER.container, namespace);
-      const entry = await ensureEntry(api, { spiffeId: intruderId, parentId: need('agentId'), selectors });
+      const entry = await ensureEntry(api, { spiffeId: intruderId, parentId: need('agentId'), selectors }, run.ledger);
       log(`intruder entry ${entry.entryId} ${entry.action} (${intruderId}, not on the server's allow-list)`);
     } finally {
       api.close();

@@ -44,6 +44,7 @@ describe('parseEntryShow splits entry show into its entries', () => {
         parentId: AGENT,
         x509SvidTtl: 0,
         selectors: ['k8s:ns:default'],
+        hint: '',
       },
       {
         id: '22222222-bbbb',
@@ -51,6 +52,7 @@ describe('parseEntryShow splits entry show into its entries', () => {
         parentId: OTHER_AGENT,
         x509SvidTtl: 60,
         selectors: ['k8s:container-name:mtls-app'],
+        hint: 'x',
       },
     ]);
   });
@@ -64,6 +66,17 @@ describe('parseEntryShow splits entry show into its entries', () => {
       `cli: parent ID is ${OTHER_AGENT}, expected ${AGENT}`,
       'cli: selectors are [k8s:container-name:mtls-app], expected exactly [k8s:container-name:mtls-app, k8s:ns:default]; missing k8s:ns:default',
     ]);
+  });
+
+  test("the suite's mark (the hint) is compared when expected, and between the two sources", () => {
+    const [, second] = parseEntryShow(TWO_HALVES);
+    if (!second) throw new Error('expected a second entry');
+    expect(entryDifferences({ ...second, hint: 'spire-k8s-validation' }, second, 'cli')).toEqual([
+      'cli: hint is "x", expected "spire-k8s-validation"',
+    ]);
+    expect(
+      entryDifferences({ ...EXPECTED, parentId: OTHER_AGENT, selectors: second.selectors }, second, 'cli'),
+    ).toEqual([]);
   });
 
   test('no entries', () => {
