@@ -31,6 +31,7 @@ function fake(name: ProviderName, ok: boolean, reasons: string[] = []): ClusterP
     containerRuntime: () => 'containerd',
     loadImage: async () => {},
     defaultAttestation: () => 'k8s',
+    kubeletAccess: () => ({ nodeName: 'node', securePort: 10250, caPath: '/ca.crt', client: { tokenPath: '/token' } }),
     notOwnedControls: () => [],
     ports: () => [],
     ownPids: () => new Set(),
