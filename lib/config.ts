@@ -47,7 +47,10 @@ export interface SuiteConfig {
     provider: Provider;
     /** Kubeconfig for the `existing` provider. */
     kubeconfig: string | undefined;
-    /** `existing` provider: the CA that signs its kubelets' serving certificates (else the agent skips verifying them). */
+    /**
+     * The CA that signs the kubelet's serving certificate, for the SPIRE agent's kubelet_ca_path. Default: the local
+     * cluster's own CA; an `existing` cluster has none, and without one the agent skips verifying the kubelet.
+     */
     kubeletCa: string | undefined;
     /** `existing` provider: a bearer token file the agent shows the kubelet; RBAC must allow it `get nodes/pods`. */
     kubeletToken: string | undefined;
