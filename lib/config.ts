@@ -47,6 +47,13 @@ export interface SuiteConfig {
     provider: Provider;
     /** Kubeconfig for the `existing` provider. */
     kubeconfig: string | undefined;
+    /**
+     * The CA that signs the kubelet's serving certificate, for the SPIRE agent's kubelet_ca_path. Default: the local
+     * cluster's own CA; an `existing` cluster has none, and without one the agent skips verifying the kubelet.
+     */
+    kubeletCa: string | undefined;
+    /** `existing` provider: a bearer token file the agent shows the kubelet; RBAC must allow it `get nodes/pods`. */
+    kubeletToken: string | undefined;
   };
   attestation: AttestationMode;
   rotation: {
@@ -95,7 +102,7 @@ export const DEFAULT_CONFIG: SuiteConfig = {
     podLabel: 'app=mtls-demo',
     manifest: undefined,
   },
-  cluster: { provider: 'auto', kubeconfig: undefined },
+  cluster: { provider: 'auto', kubeconfig: undefined, kubeletCa: undefined, kubeletToken: undefined },
   attestation: 'auto',
   rotation: { x509SvidTtlSeconds: 120 },
   cacheDir: '/var/cache/spire-k8s-validation',
@@ -131,6 +138,8 @@ export const ENV_OVERRIDES: Record<string, string> = {
   SPIRE_VALIDATION_MANIFEST: 'workload.manifest',
   SPIRE_VALIDATION_PROVIDER: 'cluster.provider',
   SPIRE_VALIDATION_KUBECONFIG: 'cluster.kubeconfig',
+  SPIRE_VALIDATION_KUBELET_CA: 'cluster.kubeletCa',
+  SPIRE_VALIDATION_KUBELET_TOKEN: 'cluster.kubeletToken',
   SPIRE_VALIDATION_ATTESTATION: 'attestation',
   SPIRE_VALIDATION_SVID_TTL: 'rotation.x509SvidTtlSeconds',
   SPIRE_VALIDATION_CACHE: 'cacheDir',
@@ -263,6 +272,8 @@ function validate(config: SuiteConfig): string[] {
     check('cluster.kubeconfig', typeof config.cluster.kubeconfig === 'string', 'is required with provider "existing"');
   }
   if (config.cluster.kubeconfig !== undefined) absolutePath('cluster.kubeconfig');
+  if (config.cluster.kubeletCa !== undefined) absolutePath('cluster.kubeletCa');
+  if (config.cluster.kubeletToken !== undefined) absolutePath('cluster.kubeletToken');
   if (config.workload.manifest !== undefined) {
     absolutePath('workload.manifest');
     check('workload.manifest', existsSync(config.workload.manifest), 'must be an existing file');

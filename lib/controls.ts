@@ -272,6 +272,81 @@ const catalogue: Control[] = [
       'Issue 7 "Permission Denied Errors with kubectl": fix ownership (`chown -R $USER ~/.kube`), `chmod 600 ~/.kube/config`, ' +
       'check KUBECONFIG.',
   },
+  // Cluster hardening (issue 11): the local cluster the suite configures itself. Providers that do not configure their
+  // control plane (minikube's kubeadm, an existing cluster) do not own these.
+  {
+    id: 'CLUSTER-05',
+    title: 'etcd serves clients only over TLS with client-certificate authentication, on loopback',
+    phase: 'cluster',
+    severity: 'critical',
+    source: 'Security Considerations (issue 11: hardened local cluster); Step 3: Minikube started',
+    requires: ['CLUSTER-03'],
+    providerOwned: true,
+    remediation:
+      'Start etcd with --listen-client-urls=https://127.0.0.1:2379, --cert-file/--key-file, --trusted-ca-file (a CA ' +
+      'of its own, so no cluster client certificate opens it) and --client-cert-auth=true, its peer URL likewise ' +
+      '(--peer-cert-file, --peer-trusted-ca-file, --peer-client-cert-auth=true), and the apiserver with --etcd-cafile, ' +
+      '--etcd-certfile and --etcd-keyfile; the etcd log is reports/logs/cluster/etcd.log. ' +
+      MINIKUBE_START,
+  },
+  {
+    id: 'CLUSTER-06',
+    title: 'API server bound to the node address with anonymous authentication off',
+    phase: 'cluster',
+    severity: 'critical',
+    source: 'Security Considerations (issue 11: hardened local cluster); Step 3: Minikube started',
+    requires: ['CLUSTER-03'],
+    providerOwned: true,
+    remediation:
+      'Start kube-apiserver with --bind-address=<node IP> (not 0.0.0.0) and --anonymous-auth=false, and point every ' +
+      'kubeconfig at https://<node IP>:6443 (its serving certificate carries that IP). An unauthenticated request must ' +
+      'get 401. Issue 7 "Permission Denied Errors with kubectl": a client that now fails uses a kubeconfig with ' +
+      'another server or without a client certificate.',
+  },
+  {
+    id: 'CLUSTER-07',
+    title: 'Kubelet refuses anonymous requests and authorizes through the API server (webhook)',
+    phase: 'cluster',
+    severity: 'critical',
+    source: 'Security Considerations (issue 11: hardened local cluster); Troubleshooting Issue 1: check kubelet',
+    requires: ['CLUSTER-03'],
+    providerOwned: true,
+    remediation:
+      'In the KubeletConfiguration set authentication.anonymous.enabled: false, authentication.webhook.enabled: true, ' +
+      'authentication.x509.clientCAFile: <cluster CA> and authorization.mode: Webhook (flags: --anonymous-auth=false ' +
+      '--authorization-mode=Webhook --client-ca-file); an unauthenticated request to :10250 must get 401 and a user ' +
+      'RBAC does not allow nodes/pods or nodes/proxy 403. The kubelet log is reports/logs/cluster/kubelet.log.',
+  },
+  {
+    id: 'CLUSTER-08',
+    title: 'Kubelet read-only port 10255 is closed',
+    phase: 'cluster',
+    severity: 'critical',
+    source: 'Security Considerations (issue 11: the kubelet read-only port managed clusters removed)',
+    requires: ['CLUSTER-03'],
+    providerOwned: true,
+    remediation:
+      'Set readOnlyPort: 0 in the KubeletConfiguration (or --read-only-port=0) and restart the kubelet: the read-only ' +
+      "port serves the node's pods to anyone without authentication. SPIRE's k8s workload attestor does not need it: " +
+      'give it kubelet_secure_port = 10250, kubelet_ca_path and a client certificate or token (see SPIRE-07).',
+  },
+  {
+    id: 'CLUSTER-09',
+    title: 'API server refuses privileged containers (--allow-privileged not granted; Flannel runs unprivileged)',
+    phase: 'cluster',
+    severity: 'critical',
+    source: 'Security Considerations (issue 11: no --allow-privileged beyond what Flannel needs)',
+    requires: ['CLUSTER-03'],
+    providerOwned: true,
+    // Flannel's DaemonSet (manifests/kube-flannel.yaml) runs kube-flannel with privileged: false and only the
+    // NET_ADMIN and NET_RAW capabilities, its init containers unprivileged; nothing else the suite deploys asks for a
+    // privileged container, so nothing needs --allow-privileged=true.
+    remediation:
+      'Start kube-apiserver without --allow-privileged=true (the default, or --allow-privileged=false): Flannel ' +
+      "(manifests/kube-flannel.yaml) runs unprivileged with NET_ADMIN and NET_RAW only, and the suite's workload " +
+      'needs no privileged container. A server-side dry run of a privileged pod must be refused with "disallowed by ' +
+      'cluster policy"; a pod that needs privileged must be redesigned (capabilities instead), not the flag restored.',
+  },
 
   // CNI: Flannel, then the node turns Ready.
   {
@@ -377,6 +452,24 @@ const catalogue: Control[] = [
       'in its agent block, outside the socket directory) and appear in `spire-server agent list` with an unexpired ' +
       'SVID, as the parent ID of the entries. Check the agent log for node attestation errors; with join_token ' +
       'attestation generate a fresh token (`spire-server token generate`) and restart the agent with it.',
+  },
+  {
+    id: 'SPIRE-07',
+    title: "SPIRE Agent's k8s workload attestor verifies the kubelet (secure port 10250, kubelet CA)",
+    phase: 'spire',
+    severity: 'critical',
+    source:
+      'Troubleshooting Issue 5: Ensure SPIRE Agent can attest the workload (issue 11: verified kubelet attestation)',
+    requires: ['SPIRE-04'],
+    providerOwned: true,
+    remediation:
+      'The kubelet TLS settings: the kubelet must serve a certificate signed by a CA the agent trusts (tlsCertFile/' +
+      'tlsPrivateKeyFile issued by the cluster CA, or serverTLSBootstrap: true with the CSR approved), with the node ' +
+      'name in its SANs; the agent\'s WorkloadAttestor "k8s" must name kubelet_secure_port = 10250, kubelet_ca_path = ' +
+      '<that CA> and a credential (certificate_path/private_key_path or token_path) RBAC allows `get nodes/pods`; ' +
+      'never skip_kubelet_verification or kubelet_read_only_port. A wrong kubelet_ca_path makes every workload ' +
+      'attestation fail ("x509: certificate signed by unknown authority" in the agent log). ' +
+      SVID_FETCH_REMEDIATION,
   },
 
   // Registration: seed Step 4 (run_k8s_demo.sh step 3) and Testing step 7.

@@ -36,7 +36,6 @@ async function kubeletSwap(run: RunContext): Promise<KubeletSwapSetting> {
       tlsPrivateKeyFile: '',
       podLogsDir: '',
       resolvConf: '',
-      readOnlyPort: 0,
     });
     return {
       source: 'the KubeletConfiguration the local cluster writes when it starts (no kubelet running yet)',

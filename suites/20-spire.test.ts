@@ -4,6 +4,8 @@ import { readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { execa } from 'execa';
 import { expect } from 'vitest';
+import { describeOutcome, isCertificateVerifyError, tlsGet } from '../fixtures/cluster/component-probes.ts';
+import { foreignCaPem } from '../fixtures/cluster/pki.ts';
 import { attestationMode } from '../fixtures/cluster-context.ts';
 import { control } from '../fixtures/control.ts';
 import { socketServer } from '../fixtures/socket-owner.ts';
@@ -13,6 +15,7 @@ import {
   ensureSpireAgent,
   ensureSpireServer,
   isSocket,
+  kubeletPluginData,
   listAgents,
   printableCommand,
   runningVersion,
@@ -20,9 +23,8 @@ import {
 } from '../fixtures/spire.ts';
 import { agentInfo } from '../fixtures/spire-agent-debug.ts';
 import { agentAttestationProblems } from '../lib/agent-attestation.ts';
+import { k8sAttestorSettings, kubeletVerificationProblems } from '../lib/kubelet-attestor.ts';
 import { isPinnedSpireVersion, PINNED_SPIRE_VERSION } from '../lib/spire-version.ts';
-
-const KUBELET_READ_ONLY_PORT = 10255;
 
 /**
  * The version of the process serving `socket`, asked of its own executable (/proc/<pid>/exe), so a reused server or
@@ -78,12 +80,23 @@ control('SPIRE-02', async ({ run, evidence, need }) => {
 
 control('SPIRE-03', async ({ run, evidence, log, need, provide }) => {
   const spire = need('spireBinaries');
-  // On a containerd node the workloads are attested through the kubelet (the local provider opens its read-only port).
+  // On a containerd node the workloads are attested through the kubelet: its secure port, as the provider allows.
   const cluster = run.shared.cluster;
-  const kubelet =
-    cluster && attestationMode(run) === 'k8s'
-      ? { nodeName: cluster.nodeName(), readOnlyPort: KUBELET_READ_ONLY_PORT }
-      : undefined;
+  const kubelet = cluster && attestationMode(run) === 'k8s' ? cluster.kubeletAccess() : undefined;
+  if (kubelet) {
+    const verification = kubelet.caPath
+      ? `verifies the kubelet's serving certificate with ${kubelet.caPath}`
+      : "WARN: does NOT verify the kubelet's serving certificate (skip_kubelet_verification = true: the provider " +
+        'knows no CA that signs it)';
+    log(`k8s workload attestor: kubelet ${kubelet.nodeName}:${kubelet.securePort}, ${verification}`);
+    await evidence(
+      'kubelet-access.txt',
+      `provider ${cluster?.name}: the agent the suite starts asks the kubelet with
+` +
+        `${kubeletPluginData(kubelet).join('\n')}
+${verification}`,
+    );
+  }
   const agent = await ensureSpireAgent({ config: run.config, binaries: spire, ledger: run.ledger, log, kubelet });
   provide('spireAgent', agent.component);
   provide('agentId', agent.agentId);
@@ -165,4 +178,51 @@ control('SPIRE-06', async ({ run, evidence, need }) => {
     `the agent serving ${run.config.spire.agentSocket} (pid ${serving.process.pid}, ${own?.id || 'no SVID'}) should ` +
       'be listed by the server as attested, not banned, with a valid X.509-SVID, and be the parent of the entries',
   ).toEqual([]);
+});
+
+control('SPIRE-07', async ({ run, evidence }) => {
+  // The running agent's own configuration (found through the process serving the socket), not the file the suite
+  // meant to write.
+  const serving = agentServingSocket(run.config.spire.agentSocket);
+  const settings = k8sAttestorSettings(readFileSync(serving.configFile, 'utf8'));
+  const problems = kubeletVerificationProblems(settings);
+  const header =
+    `agent PID ${serving.process.pid}, config ${serving.configFile}\nWorkloadAttestor "k8s" plugin_data: ` +
+    JSON.stringify(settings ?? null, null, 2);
+  if (problems.length > 0) await evidence('k8s-workload-attestor.txt', header);
+  expect(
+    problems,
+    `expected the running agent's k8s workload attestor to use the kubelet's secure port, verified with its CA, with ` +
+      `a client credential; its configuration ${serving.configFile} has: ${problems.join('; ')}`,
+  ).toEqual([]);
+  const config = settings as Record<string, string>;
+  const host = config.node_name || '127.0.0.1';
+  const port = Number(config.kubelet_secure_port);
+  const client = {
+    ...(config.certificate_path && config.private_key_path
+      ? { cert: readFileSync(config.certificate_path, 'utf8'), key: readFileSync(config.private_key_path, 'utf8') }
+      : { token: readFileSync(config.token_path as string, 'utf8').trim() }),
+    servername: host,
+  };
+  // The same request the attestor makes, with its CA and credential, then with a CA that did not sign the kubelet.
+  const verified = await tlsGet(host, port, '/pods', {
+    ca: readFileSync(config.kubelet_ca_path as string, 'utf8'),
+    ...client,
+  });
+  const foreign = await tlsGet(host, port, '/pods', { ca: await foreignCaPem(), ...client });
+  await evidence(
+    'k8s-workload-attestor.txt',
+    `${header}\n\nGET https://${host}:${port}/pods verifying with kubelet_ca_path, the agent's credential → ` +
+      `${describeOutcome(verified).slice(0, 300)}\nthe same with a foreign CA → ${describeOutcome(foreign)}`,
+  );
+  expect(
+    verified.kind === 'answered' && verified.status === 200 && verified.body.includes('PodList'),
+    `expected the kubelet at ${host}:${port} to pass verification with ${config.kubelet_ca_path} and to serve /pods ` +
+      `(200, a PodList) to the agent's credential; it gave ${describeOutcome(verified)}`,
+  ).toBe(true);
+  expect(
+    isCertificateVerifyError(foreign),
+    `expected a client trusting a foreign CA to reject the kubelet's certificate (a certificate verify error); it gave ` +
+      describeOutcome(foreign),
+  ).toBe(true);
 });

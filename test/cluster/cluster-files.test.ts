@@ -133,7 +133,7 @@ describe('node configuration files', () => {
     expect(settings).not.toContain('/run/docker');
   });
 
-  test('kubelet: cgroupfs, swap allowed, webhook authn/authz, x509 client CA, no image GC, read-only port', () => {
+  test('kubelet: cgroupfs, swap allowed, webhook authn/authz, x509 client CA, no image GC, no read-only port', () => {
     const config = kubeletConfiguration({
       containerdSocket: layout.containerdSocket,
       clientCaFile: '/pki/ca.crt',
@@ -141,7 +141,6 @@ describe('node configuration files', () => {
       tlsPrivateKeyFile: '/pki/kubelet.key',
       podLogsDir: layout.podLogsDir,
       resolvConf: '/cfg/resolv.conf',
-      readOnlyPort: 10255,
     });
     expect(config).toMatchObject({
       kind: 'KubeletConfiguration',
@@ -155,7 +154,7 @@ describe('node configuration files', () => {
       },
       authorization: { mode: 'Webhook' },
       imageGCHighThresholdPercent: 100,
-      readOnlyPort: 10255,
+      readOnlyPort: 0,
       rotateCertificates: false,
     });
     expect(config).not.toHaveProperty('staticPodPath');
@@ -208,7 +207,6 @@ describe('node configuration files', () => {
       pki: pkiFiles('/var/lib/x/cluster/pki'),
       nodeName: 'vm',
       nodeIp: '192.0.2.2',
-      readOnlyPort: 10255,
       canLowerOomScore: true,
     } as unknown as LaunchContext;
     for (const component of COMPONENTS) {
@@ -225,7 +223,6 @@ describe('node configuration files', () => {
       tlsPrivateKeyFile: '/k',
       podLogsDir: '/logs',
       resolvConf: '/r',
-      readOnlyPort: 0,
     });
     expect(parse(text)).toMatchObject({
       apiVersion: 'kubelet.config.k8s.io/v1beta1',

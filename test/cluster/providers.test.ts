@@ -31,6 +31,7 @@ function fake(name: ProviderName, ok: boolean, reasons: string[] = []): ClusterP
     containerRuntime: () => 'containerd',
     loadImage: async () => {},
     defaultAttestation: () => 'k8s',
+    kubeletAccess: () => ({ nodeName: 'node', securePort: 10250, caPath: '/ca.crt', client: { tokenPath: '/token' } }),
     notOwnedControls: () => [],
     ports: () => [],
     ownPids: () => new Set(),
@@ -90,6 +91,12 @@ describe('selectProvider', () => {
     expect(chosen.provider.defaultAttestation()).toBe('k8s');
     expect(chosen.provider.containerRuntime()).toBe('containerd');
     expect(chosen.provider.notOwnedControls()).toEqual([]);
+    // The kubelet's secure port, verified with the cluster CA, with the agent's own client certificate.
+    expect(chosen.provider.kubeletAccess()).toMatchObject({
+      securePort: 10250,
+      caPath: '/var/lib/spire-k8s-validation/cluster/pki/ca.crt',
+      client: { certificatePath: '/var/lib/spire-k8s-validation/cluster/pki/spire-agent-kubelet-client.crt' },
+    });
   });
 });
 
@@ -124,6 +131,32 @@ describe('existing provider', () => {
     expect(notOwned[0]?.reason).toContain(file);
     // What the suite would install, the provider checks instead; the host's own preparation is not applicable.
     expect(notOwned.filter((c) => c.equivalent).map((c) => c.id)).toEqual(['CLUSTER-02', 'CNI-01']);
+  });
+
+  test('k8s attestation: the secure port with the configured token; without a kubelet CA, SPIRE-07 is not judged and says why', () => {
+    const bare = new ExistingProvider(config({ provider: 'existing', kubeconfig: '/k' }));
+    expect(() => bare.kubeletAccess(), 'no credential: say which setting is missing').toThrow(
+      /cluster\.kubeletToken \(SPIRE_VALIDATION_KUBELET_TOKEN\)/,
+    );
+    const spire07 = bare.notOwnedControls().find((c) => c.id === 'SPIRE-07');
+    expect(spire07?.reason).toMatch(/skip_kubelet_verification = true.*WARN/);
+    expect(spire07?.equivalent).toBeUndefined();
+
+    const tokenOnly = new ExistingProvider(config({ provider: 'existing', kubeconfig: '/k', kubeletToken: '/t' }));
+    expect(tokenOnly.kubeletAccess()).toMatchObject({
+      securePort: 10250,
+      caPath: undefined,
+      client: { tokenPath: '/t' },
+    });
+
+    const verified = new ExistingProvider(
+      config({ provider: 'existing', kubeconfig: '/k', kubeletToken: '/t', kubeletCa: '/ca.pem' }),
+    );
+    expect(verified.kubeletAccess()).toMatchObject({ securePort: 10250, caPath: '/ca.pem' });
+    expect(
+      verified.notOwnedControls().map((c) => c.id),
+      'with its CA the kubelet verification is judged like on the local cluster',
+    ).not.toContain('SPIRE-07');
   });
 
   test('image loading knows kind and minikube contexts only', () => {

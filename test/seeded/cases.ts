@@ -5,6 +5,7 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
+import { foreignCaPem } from '../../fixtures/cluster/pki.ts';
 import { applyManifest, deleteManifest, type Kube } from '../../fixtures/kube.ts';
 import { stopProcess } from '../../fixtures/pids.ts';
 import type { Outcome } from '../../fixtures/run-context.ts';
@@ -127,19 +128,24 @@ function conflistRemover(): { watch: Watcher; after: (context: CaseContext) => P
   };
 }
 
+/** The SPIRE agents the suite started and kept (its ledger in the reports' run directory). */
+function ledgerAgents(reportsDir: string): Array<{ id: string; executable?: string }> {
+  const ledger = JSON.parse(readFileSync(join(reportsDir, 'run', 'started.json'), 'utf8')) as Array<{
+    kind: string;
+    id: string;
+    name: string;
+    executable?: string;
+  }>;
+  return ledger.filter((entry) => entry.kind === 'process' && entry.name === 'spire-agent');
+}
+
 /** Stops the SPIRE agent the suite started (its PID from the ledger) once the pod is Running, before the pod phase. */
 function agentStopper(): Watcher {
   let done = false;
   return async (outcomes, { reportsDir, log }) => {
     if (done || outcomes.get('DEPLOY-03')?.status !== 'passed') return;
     done = true;
-    const ledger = JSON.parse(readFileSync(join(reportsDir, 'run', 'started.json'), 'utf8')) as Array<{
-      kind: string;
-      id: string;
-      name: string;
-      executable?: string;
-    }>;
-    const agents = ledger.filter((entry) => entry.kind === 'process' && entry.name === 'spire-agent');
+    const agents = ledgerAgents(reportsDir);
     if (agents.length === 0) throw new Error('the ledger lists no spire-agent started by the suite');
     for (const agent of agents) {
       log(
@@ -148,6 +154,15 @@ function agentStopper(): Watcher {
     }
   };
 }
+
+/** Stops the kept SPIRE agents, so the next run starts one with its own configuration (and the one after it, again). */
+async function restartAgents({ reportsDir, log }: CaseContext): Promise<void> {
+  for (const agent of ledgerAgents(reportsDir))
+    log(`stopping the kept spire-agent ${agent.id}: ${await stopProcess(Number(agent.id), agent.executable)}`);
+}
+
+/** A CA that did not sign the kubelet's serving certificate, given to the agent as kubelet_ca_path. */
+const FOREIGN_KUBELET_CA = '/tmp/spire-k8s-validation-seeded-foreign-kubelet-ca.pem';
 
 const conflist = conflistRemover();
 
@@ -242,6 +257,28 @@ export const CASES: DefectCase[] = [
         '',
       ),
     settings: SHORT_POD_TIMEOUT,
+  },
+  {
+    name: 'wrong-kubelet-ca',
+    defect: "the SPIRE agent given a CA that did not sign the kubelet's serving certificate (kubelet_ca_path)",
+    control: 'SPIRE-07',
+    // The kept agent is stopped so the run starts one with this CA; that one is stopped afterwards for the next case.
+    settings: { cluster: { kubeletCa: FOREIGN_KUBELET_CA }, ...SHORT_POD_TIMEOUT },
+    before: async (context) => {
+      writeFileSync(FOREIGN_KUBELET_CA, await foreignCaPem());
+      await restartAgents(context);
+    },
+    after: async (context) => {
+      await restartAgents(context);
+      rmSync(FOREIGN_KUBELET_CA, { force: true });
+    },
+    confirm: (reports) =>
+      expect(
+        evidence(reports, 'SPIRE-07', 'k8s-workload-attestor.txt'),
+        "the running agent's kubelet_ca_path must be the foreign CA, and the handshake with it refused",
+      ).toMatch(
+        new RegExp(`"kubelet_ca_path": "${FOREIGN_KUBELET_CA}"[\\s\\S]*verifying with kubelet_ca_path.*refused`),
+      ),
   },
   {
     name: 'conflist-removed',

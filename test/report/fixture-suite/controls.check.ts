@@ -25,6 +25,12 @@ const NO_CLUSTER: ClusterProvider = {
   containerRuntime: () => 'containerd',
   loadImage: async () => {},
   defaultAttestation: () => 'k8s',
+  kubeletAccess: () => ({
+    nodeName: 'fixture-node',
+    securePort: 10250,
+    caPath: '/ca.crt',
+    client: { tokenPath: '/t' },
+  }),
   notOwnedControls: () => [],
   ports: () => [],
   ownPids: () => new Set(),
