@@ -217,9 +217,10 @@ control(
       log,
     );
     figure('time to detection', seconds(lost.at - since));
+    // Any SVID after the stream broke comes from the restarted agent.
     const back = await firstLine(
       'the workload to get an SVID from the restarted agent',
-      () => serverLines(run, pod, since),
+      () => serverLines(run, pod, lost.at),
       NEW_SVID,
       90_000,
       log,
