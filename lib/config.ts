@@ -60,6 +60,12 @@ export interface SuiteConfig {
     /** X.509-SVID TTL of the Kubernetes workload's entry: SPIRE renews at about half of it, so the run sees a rotation. */
     x509SvidTtlSeconds: number;
   };
+  /** The resilience phase (95): SPIRE restarts, entry removal, pod loss and repeated rotation under traffic. */
+  resilience: {
+    enabled: boolean;
+    /** The workload entry's X.509-SVID TTL once the phase re-creates it: rotations every half of it, under traffic. */
+    x509SvidTtlSeconds: number;
+  };
   /** Downloads and builds, keyed by version; outside the repo so reruns are fast. */
   cacheDir: string;
   reportsDir: string;
@@ -105,6 +111,7 @@ export const DEFAULT_CONFIG: SuiteConfig = {
   cluster: { provider: 'auto', kubeconfig: undefined, kubeletCa: undefined, kubeletToken: undefined },
   attestation: 'auto',
   rotation: { x509SvidTtlSeconds: 120 },
+  resilience: { enabled: true, x509SvidTtlSeconds: 30 },
   cacheDir: '/var/cache/spire-k8s-validation',
   reportsDir: 'reports',
   keep: false,
@@ -142,6 +149,7 @@ export const ENV_OVERRIDES: Record<string, string> = {
   SPIRE_VALIDATION_KUBELET_TOKEN: 'cluster.kubeletToken',
   SPIRE_VALIDATION_ATTESTATION: 'attestation',
   SPIRE_VALIDATION_SVID_TTL: 'rotation.x509SvidTtlSeconds',
+  SPIRE_VALIDATION_RESILIENCE: 'resilience.enabled',
   SPIRE_VALIDATION_CACHE: 'cacheDir',
   SPIRE_VALIDATION_REPORTS_DIR: 'reportsDir',
   SPIRE_VALIDATION_FAIL_ON: 'failOnSeverity',
@@ -286,6 +294,13 @@ function validate(config: SuiteConfig): string[] {
   }
   const ttl = config.rotation.x509SvidTtlSeconds;
   check('rotation.x509SvidTtlSeconds', Number.isInteger(ttl) && ttl >= 30 && ttl <= 86400, 'must be 30-86400 seconds');
+  check('resilience.enabled', typeof config.resilience.enabled === 'boolean', 'must be true or false');
+  const resilienceTtl = config.resilience.x509SvidTtlSeconds;
+  check(
+    'resilience.x509SvidTtlSeconds',
+    Number.isInteger(resilienceTtl) && resilienceTtl >= 20 && resilienceTtl <= 600,
+    'must be 20-600 seconds (three rotations are watched under traffic)',
+  );
   for (const [name, path] of Object.entries(config.artifacts)) {
     check(`artifacts.${name}`, typeof path === 'string' && isAbsolute(path), 'must be an absolute path');
   }

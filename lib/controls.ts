@@ -2,12 +2,14 @@
 // by id; the reports read the same list, so a control that no phase ran still shows up (as not run).
 // Titles keep the wording of the Phase 3 seed (its "Complete Testing Checklist", the "Expected Output" lines of its
 // set-up and demo steps, and its "Testing and Verification" checks); remediations come from its troubleshooting guide.
-import type { SeverityLevel } from './config.ts';
+import type { SeverityLevel, SuiteConfig } from './config.ts';
 
 export interface Phase {
   /** Matches the suite file name prefix, e.g. '20' for suites/20-spire.test.ts. */
   order: string;
   name: string;
+  /** A phase the configuration may switch off: its controls are then not applicable, with the setting named. */
+  switch?: { setting: string; on: (config: SuiteConfig) => boolean };
 }
 
 export const PHASES = {
@@ -24,6 +26,11 @@ export const PHASES = {
   pod: { order: '70', name: 'In-pod identity and mTLS' },
   mesh: { order: '80', name: 'Pod-to-pod mTLS' },
   rotation: { order: '90', name: 'SVID rotation' },
+  resilience: {
+    order: '95',
+    name: 'Resilience',
+    switch: { setting: 'resilience.enabled', on: (config: SuiteConfig) => config.resilience.enabled },
+  },
 } as const satisfies Record<string, Phase>;
 
 export type PhaseKey = keyof typeof PHASES;
@@ -885,6 +892,73 @@ const catalogue: Control[] = [
     remediation:
       'The client must open each connection with its newest SVID and the server must keep its listener across the ' +
       'rotation; check the mtls-client pod log attached for failed exchanges and the server pod log for rotations.',
+  },
+  {
+    id: 'RES-01',
+    title:
+      "The workload's registration entry is removed: the workload is told it has no identity; re-created, the identity " +
+      'returns without a pod restart',
+    phase: 'resilience',
+    severity: 'critical',
+    source: 'Troubleshooting Issue 5: SVID Fetch Fails in Pod (entry missing); Next Steps 2: SVID Rotation',
+    requires: ['POD-09', 'K8SREG-02'],
+    needs: ['pod', 'k8sEntryId', 'agentId'],
+    remediation:
+      'The agent must end the Workload API stream with PermissionDenied when the entry goes, and the workload must keep ' +
+      'retrying with backoff and take the new SVID when the entry returns; check `spire-server entry show`, the agent ' +
+      'log (sync errors) and the [SVID] lines of the server pod log attached.',
+  },
+  {
+    id: 'RES-02',
+    title:
+      'Sustained pod-to-pod traffic through three SVID rotations: every rotation served to new connections, no failures',
+    phase: 'resilience',
+    severity: 'critical',
+    source: 'Next Steps 1 and 2: Multi-Pod Communication, SVID Rotation',
+    requires: ['MESH-01', 'RES-01'],
+    needs: ['pod', 'clientPod'],
+    remediation:
+      'Each rotation must swap the TLS context before the old SVID expires and keep the listener; a failed exchange ' +
+      "around a rotation means a stale context or a peer bundle not updated: compare the client's serials with the " +
+      "server's [SVID Rotation] lines attached.",
+  },
+  {
+    id: 'RES-03',
+    title:
+      'SPIRE Agent restarted: the workload reconnects with backoff, the socket comes back, the pod is not restarted',
+    phase: 'resilience',
+    severity: 'critical',
+    source: 'Troubleshooting Issue 3: Pod Cannot Access SPIRE Socket; Issue 5: SVID Fetch Fails in Pod',
+    requires: ['MESH-01'],
+    needs: ['pod', 'clientPod', 'spireAgent', 'spireBinaries'],
+    remediation:
+      "Mount the socket *directory* (hostPath Directory), not the socket file, so a restarted agent's new socket is " +
+      'seen in the pod; the workload must retry the Workload API with backoff instead of exiting; check the agent log ' +
+      'and the server pod log attached.',
+  },
+  {
+    id: 'RES-04',
+    title: 'SPIRE Server restarted under traffic: no failed exchange, and a new SVID still arrives after the restart',
+    phase: 'resilience',
+    severity: 'critical',
+    source: 'Step 1: Check SPIRE Server status; Next Steps 2: SVID Rotation',
+    requires: ['MESH-01'],
+    needs: ['pod', 'clientPod', 'spireServer', 'spireBinaries'],
+    remediation:
+      'Workloads keep their SVIDs while the server is down; after it returns, the agent must reconnect and renew: check ' +
+      'the server log (datastore, CA keys kept in the data directory) and the agent log for sync errors.',
+  },
+  {
+    id: 'RES-05',
+    title: 'Workload pod deleted: the Deployment replaces it, the new pod gets its identity, pod-to-pod mTLS resumes',
+    phase: 'resilience',
+    severity: 'critical',
+    source: 'Testing step 1: Check Pod Status; Next Steps 1: Multi-Pod Communication',
+    requires: ['MESH-01'],
+    needs: ['pod', 'clientPod'],
+    remediation:
+      "The replacement pod must be attested like the first (same namespace, labels, container name: the entry's " +
+      "selectors) and the Service must route to it; check the new pod's events and log attached.",
   },
 ];
 

@@ -72,6 +72,8 @@ export interface RecordedOutcome {
   remediation?: string;
   /** Paths (relative to the reports dir) of the evidence kept for it. */
   evidence: string[];
+  /** Measured figures the control reports (e.g. time to detection and to recovery), name → value with its unit. */
+  figures?: Record<string, string>;
   durationMs: number;
   finishedAt: string;
 }

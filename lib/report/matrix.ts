@@ -44,6 +44,8 @@ export interface MatrixRow {
   reason?: string;
   /** Evidence files, relative to the reports directory. */
   evidence: string[];
+  /** Measured figures the control reported (time to detection, to recovery, …). */
+  figures?: Record<string, string>;
   /** The diagnostics collected when it failed, relative to the reports directory. */
   diagnostics?: string;
   /** The catalogue's remediation (or the root cause's, when the health gate found one), for anything that did not pass. */
@@ -188,6 +190,7 @@ export function buildMatrix(input: MatrixInput): ComplianceMatrix {
       ...(rootCause !== undefined && status !== 'PASS' ? { rootCause } : {}),
       ...(reason !== undefined && status !== 'PASS' ? { reason } : {}),
       evidence,
+      ...(outcome?.figures ? { figures: outcome.figures } : {}),
       ...(diagnostics ? { diagnostics } : {}),
       ...(status !== 'PASS' ? { remediation } : {}),
       ...(outcome ? { durationMs: outcome.durationMs, finishedAt: outcome.finishedAt } : {}),
@@ -372,9 +375,12 @@ export function renderMarkdown(matrix: ComplianceMatrix, locations?: ReportLocat
     out.push('| id | control | severity | status | evidence | reason and remediation |', '|---|---|---|---|---|---|');
     for (const row of matrix.rows.filter((r) => r.phase === phase.phase)) {
       const evidence = row.evidence.map((path) => `[${path.split('/').at(-1)}](${path})`).join('<br>');
+      const figures = Object.entries(row.figures ?? {})
+        .map(([name, value]) => `${name}: ${value}`)
+        .join('; ');
       const notes =
         row.status === 'PASS'
-          ? ''
+          ? cell(figures)
           : `**${row.skip ? `Not judged (${row.skip})` : 'Reason'}:** ${cell(firstLine(row.reason, 500))}<br>` +
             `**Remediation:** ${cell(row.remediation)}`;
       out.push(`| ${row.id} | ${cell(row.title)} | ${row.severity} | ${BADGE[row.status]} | ${evidence} | ${notes} |`);

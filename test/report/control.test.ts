@@ -171,21 +171,37 @@ test('a WARN alone passes the run, and a broken allure CLI is reported without f
   expect(run.code, run.output).toBe(0);
   expect(run.output).toContain('[report] HTML report NOT generated: the allure CLI is not installed');
   expect(run.output).toContain('PASSED with 1 warning(s) below critical');
-  expect(run.output.trimEnd().split('\n').at(-1)).toBe(`${CONTROLS.length - 1} passed, 1 failed, 0 skipped`);
+  expect(run.output.trimEnd().split('\n').at(-1)).toBe(`${CONTROLS.length - 2} passed, 1 failed, 1 skipped`);
   const doc = readCompliance(reports);
   expect(doc.result).toBe('passed');
   expect(doc.html).toMatchObject({ ok: false });
   expect(doc.rows.find((row) => row.id === 'HOST-04')?.status).toBe('WARN');
+  // A figure reaches the matrix; a control that declares itself not applicable is a SKIP that does not fail the run.
+  expect(doc.rows.find((row) => row.id === 'RES-01')).toMatchObject({ figures: { 'time to recovery': '6.5 s' } });
+  expect(readFileSync(join(reports, 'compliance.md'), 'utf8')).toMatch(/\| RES-01 \|.*\| time to recovery: 6\.5 s \|/);
+  expect(doc.rows.find((row) => row.id === 'RES-03')).toMatchObject({
+    status: 'SKIP',
+    skip: 'not-applicable',
+    reason: 'the SPIRE agent was not started by this run',
+  });
   expect(existsSync(join(reports, 'html'))).toBe(false);
   expect(existsSync(join(reports, 'junit.xml'))).toBe(true);
 }, 150_000);
 
 test('a WARN prerequisite does not block its dependents: POD-03 WARN, POD-04 … POD-09 and MESH-01 judged', async () => {
   const reports = scratchReports('fixture-warn-prerequisite');
-  const run = await scenario('warn-prerequisite', reports);
+  // With the resilience phase switched off: its controls are not applicable, named by the setting, and pass the run.
+  const run = await scenario('warn-prerequisite', reports, { SPIRE_VALIDATION_RESILIENCE: '0' });
   expect(run.code, run.output).toBe(0);
-  const status = Object.fromEntries(readCompliance(reports).rows.map((row) => [row.id, row.status]));
+  const rows = readCompliance(reports).rows;
+  const status = Object.fromEntries(rows.map((row) => [row.id, row.status]));
   expect(status).toMatchObject({ 'POD-03': 'WARN', 'POD-04': 'PASS', 'POD-09': 'PASS', 'MESH-01': 'PASS' });
+  for (const row of rows.filter((r) => r.phase === 'resilience'))
+    expect(row).toMatchObject({
+      status: 'SKIP',
+      skip: 'not-applicable',
+      reason: 'the Resilience phase is switched off (resilience.enabled is false)',
+    });
 }, 150_000);
 
 test('a worker that dies mid-control still leaves the full matrix, the dead control as FAIL', async () => {

@@ -2,7 +2,8 @@
 // SPIRE, Docker or a cluster.
 //   mixed      PASS, FAIL (thrown error and failed expect), WARN, a blocked SKIP, a hanging control that the
 //              deadline turns into a FAIL with diagnostics, a refused private key, a test outside the catalogue
-//   warn-only  every control PASS but one WARN (HOST-04): the run passes
+//   warn-only  every control PASS but one WARN (HOST-04): the run passes; RES-01 reports a figure, RES-03 declares
+//              itself not applicable
 //   warn-prerequisite  every control PASS but POD-03 WARN: its dependents (POD-04 … POD-09) are still judged
 //   crash      the worker dies in the middle of a control
 import { expect } from 'vitest';
@@ -38,8 +39,10 @@ const NO_CLUSTER: ClusterProvider = {
 
 /** A fake body that passes and hands on a stand-in for each handle the catalogue says the control provides. */
 function passing(id: string) {
-  return async ({ provide }: ControlContext) => {
+  return async ({ provide, figure, notApplicable }: ControlContext) => {
     for (const handle of CONTROLS.find((c) => c.id === id)?.provides ?? []) provide(handle, {} as never);
+    if (id === 'RES-01') figure('time to recovery', '6.5 s');
+    if (id === 'RES-03') notApplicable('the SPIRE agent was not started by this run');
   };
 }
 
