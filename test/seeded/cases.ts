@@ -195,8 +195,8 @@ export const CASES: DefectCase[] = [
     manifest: (product) =>
       replaceOnce(
         replaceOnce(product, `- "${placeholder('WORKLOAD_ID')}"`, '- spiffe://other.example/k8s-workload'),
-        `- "${placeholder('CLIENT_ID')}"`,
-        '- spiffe://other.example/k8s-workload-client',
+        `- ${placeholder('ALLOWED_CLIENT_ARGS')}`,
+        '- --allow-id\n            - spiffe://other.example/k8s-workload-client',
       ),
     confirm: (reports) =>
       expect(
