@@ -34,7 +34,7 @@ const INTRUDER = { pod: 'mtls-intruder', container: 'mtls-intruder', label: 'mtl
 const STRANGER_POD = 'mtls-stranger';
 const STRANGER_NAMESPACE = 'spire-validation-stranger';
 /** How long a stranger keeps asking before it gives up: the agent answers each call at once. */
-const STRANGER_FETCH_SECONDS = 8;
+const STRANGER_FETCH_SECONDS = 4;
 /** The ID MESH-05's client expects instead of the server's. */
 const WRONG_SERVER_PATH = 'not-the-mtls-server';
 const CLIENT_CONTAINER = 'mtls-client';
