@@ -42,6 +42,12 @@ export interface SuiteConfig {
      * one with the site's resource limits or security context.
      */
     manifest: string | undefined;
+    /**
+     * The client SPIFFE IDs the workload server authorizes (one `--allow-id` each), besides its own ID (the seed's
+     * in-pod client runs under it). IDs of any trust domain; the pod-to-pod client (MESH-01) runs under the first one
+     * of the configured trust domain. Default: that client's ID alone, never a whole trust domain.
+     */
+    allowedClientIds: string[];
   };
   cluster: {
     provider: Provider;
@@ -107,6 +113,7 @@ export const DEFAULT_CONFIG: SuiteConfig = {
     container: 'mtls-app',
     podLabel: 'app=mtls-demo',
     manifest: undefined,
+    allowedClientIds: ['spiffe://example.org/k8s-workload-client'],
   },
   cluster: { provider: 'auto', kubeconfig: undefined, kubeletCa: undefined, kubeletToken: undefined },
   attestation: 'auto',
@@ -143,6 +150,8 @@ export const ENV_OVERRIDES: Record<string, string> = {
   SPIRE_VALIDATION_CONTAINER: 'workload.container',
   SPIRE_VALIDATION_POD_LABEL: 'workload.podLabel',
   SPIRE_VALIDATION_MANIFEST: 'workload.manifest',
+  /** Comma-separated (a SPIFFE ID has no comma). */
+  SPIRE_VALIDATION_ALLOWED_CLIENT_IDS: 'workload.allowedClientIds',
   SPIRE_VALIDATION_PROVIDER: 'cluster.provider',
   SPIRE_VALIDATION_KUBECONFIG: 'cluster.kubeconfig',
   SPIRE_VALIDATION_KUBELET_CA: 'cluster.kubeletCa',
@@ -208,6 +217,11 @@ function getPath(target: Json, dotted: string): unknown {
 function fromEnv(raw: string, current: unknown): unknown {
   if (typeof current === 'number') return raw.trim() === '' ? Number.NaN : Number(raw);
   if (typeof current === 'boolean') return ['1', 'true', 'yes'].includes(raw.toLowerCase());
+  if (Array.isArray(current))
+    return raw
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== '');
   return raw;
 }
 
@@ -258,6 +272,7 @@ function validate(config: SuiteConfig): string[] {
       `must belong to trust domain "${config.trustDomain}"`,
     );
   });
+  allowList(config, problems);
   absolutePath('spire.binDir');
   absolutePath('spire.serverSocket');
   absolutePath('spire.agentSocket');
@@ -307,6 +322,39 @@ function validate(config: SuiteConfig): string[] {
   return problems;
 }
 
+/** workload.allowedClientIds: a non-empty list of distinct SPIFFE IDs, one of them for the pod-to-pod client. */
+function allowList(config: SuiteConfig, problems: string[]): void {
+  const field = 'workload.allowedClientIds';
+  const ids: unknown = config.workload.allowedClientIds;
+  if (!Array.isArray(ids) || ids.length === 0) {
+    problems.push(`${field}: must be a non-empty list of SPIFFE IDs (got ${JSON.stringify(ids)})`);
+    return;
+  }
+  for (const [index, id] of ids.entries()) {
+    if (typeof id !== 'string') {
+      problems.push(`${field}[${index}]: must be a SPIFFE ID string (got ${JSON.stringify(id)})`);
+      continue;
+    }
+    try {
+      if (parseSpiffeId(id).path === '')
+        problems.push(`${field}[${index}]: a client SPIFFE ID must have a path, "${id}" names a whole trust domain`);
+    } catch (error) {
+      if (!(error instanceof SpiffeIdError)) throw error;
+      problems.push(`${field}[${index}]: ${error.message}`);
+    }
+  }
+  const duplicates = ids.filter((id, index) => ids.indexOf(id) !== index);
+  if (duplicates.length > 0) problems.push(`${field}: lists ${JSON.stringify(duplicates[0])} more than once`);
+  if (!ids.some((id) => typeof id === 'string' && id.startsWith(`spiffe://${config.trustDomain}/`)))
+    problems.push(
+      `${field}: must name at least one ID of trust domain "${config.trustDomain}" (the pod-to-pod client of MESH-01 ` +
+        `runs under the first one) (got ${JSON.stringify(ids)})`,
+    );
+  const intruder = meshIntruderSpiffeId(config);
+  if (ids.includes(intruder))
+    problems.push(`${field}: must not allow ${intruder}, the identity MESH-02 proves is refused`);
+}
+
 export interface LoadOptions {
   /** Config file; defaults to $SPIRE_VALIDATION_CONFIG, then ./spire-validation.config.json if present. */
   file?: string;
@@ -346,6 +394,13 @@ export function loadConfig(options: LoadOptions = {}): SuiteConfig {
   ) {
     config.workloadSpiffeId = `spiffe://${config.trustDomain}/k8s-workload`;
   }
+  // So does the allow-list.
+  if (
+    config.trustDomain !== DEFAULT_CONFIG.trustDomain &&
+    JSON.stringify(config.workload.allowedClientIds) === JSON.stringify(DEFAULT_CONFIG.workload.allowedClientIds)
+  ) {
+    config.workload.allowedClientIds = [`spiffe://${config.trustDomain}/k8s-workload-client`];
+  }
   config.reportsDir = resolve(cwd, config.reportsDir);
   problems.push(...validate(config));
   if (problems.length > 0) throw new ConfigError(problems, source);
@@ -371,7 +426,19 @@ export function podLabel(config: SuiteConfig): { key: string; value: string } {
   return { key, value };
 }
 
-/** The SPIFFE ID of the pod-to-pod client (MESH-01): the server's allow-list names it next to the workload's own. */
+/**
+ * The SPIFFE ID of the pod-to-pod client (MESH-01): the first ID of the allow-list in the configured trust domain (the
+ * local SPIRE can issue it). Validation guarantees there is one.
+ */
 export function meshClientSpiffeId(config: SuiteConfig): string {
-  return `spiffe://${config.trustDomain}/k8s-workload-client`;
+  const id = config.workload.allowedClientIds.find((candidate) =>
+    candidate.startsWith(`spiffe://${config.trustDomain}/`),
+  );
+  if (!id) throw new Error(`workload.allowedClientIds names no ID of trust domain ${config.trustDomain}`);
+  return id;
+}
+
+/** The in-domain SPIFFE ID that is on no allow-list: MESH-02's intruder. */
+export function meshIntruderSpiffeId(config: SuiteConfig): string {
+  return `spiffe://${config.trustDomain}/k8s-intruder`;
 }

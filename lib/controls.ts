@@ -869,6 +869,72 @@ const catalogue: Control[] = [
       'the bundle nor the whole trust domain; check the args of manifests/mtls-app.yaml and the server pod log attached.',
   },
   {
+    id: 'MESH-03',
+    title:
+      "A pod in another namespace with the workload's labels and container name gets no SVID (PermissionDenied, agent log)",
+    phase: 'mesh',
+    severity: 'critical',
+    source: 'Security Considerations: identities only for registered workloads (namespace-scoped selectors)',
+    requires: ['POD-01'],
+    needs: ['pod', 'spireAgent'],
+    remediation:
+      "A pod outside the workload's namespace received an identity: an entry selects it without a namespace " +
+      '(`k8s:ns:`) selector, or by pod name or labels any namespace can copy. List the entries ' +
+      '(`spire-server entry show`), give every Kubernetes entry a `k8s:ns:<namespace>` selector and delete the broad ' +
+      'ones. The stranger pod log and the agent\'s "No identity issued" lines are attached.',
+  },
+  {
+    id: 'MESH-04',
+    title: "A pod in the workload's namespace with other labels gets no SVID (PermissionDenied, agent log)",
+    phase: 'mesh',
+    severity: 'critical',
+    source: 'Security Considerations: identities only for registered workloads; Issue 5: selectors must match (labels)',
+    requires: ['POD-01'],
+    needs: ['pod', 'spireAgent'],
+    remediation:
+      "A pod without the workload's label received an identity: an entry selects it by namespace or container name " +
+      "alone. Give the workload's entry its `k8s:pod-label:` selector (`spire-server entry show`) and delete entries " +
+      'whose selectors any pod of the namespace matches. The stranger pod log and the agent log lines are attached.',
+  },
+  {
+    id: 'MESH-05',
+    title: 'The client refuses a server whose SPIFFE ID is not the expected one (no exchange)',
+    phase: 'mesh',
+    severity: 'critical',
+    source: 'Security Considerations: mTLS demo enforces mutual certificate verification',
+    requires: ['MESH-01'],
+    needs: ['pod'],
+    remediation:
+      "The client must check the server's SPIFFE ID (the URI SAN of its certificate) against the expected one " +
+      "(--server-id) before it sends anything, not only that the chain leads to the bundle; check the client's " +
+      'checkServerIdentity and the client pod log attached.',
+  },
+  {
+    id: 'MESH-06',
+    title: 'A client without a certificate is refused by the server (TLS handshake, no reply)',
+    phase: 'mesh',
+    severity: 'critical',
+    source: 'Security Considerations: mTLS demo enforces mutual certificate verification',
+    requires: ['POD-02'],
+    needs: ['pod'],
+    remediation:
+      'The server must require a client certificate (node:tls `requestCert: true` and `rejectUnauthorized: true`); a ' +
+      'server that answers without one is plain TLS, not mutual TLS. Check the server and the server pod log attached.',
+  },
+  {
+    id: 'MESH-07',
+    title: "A client with a foreign CA's certificate carrying an allowed SPIFFE ID is refused by the server",
+    phase: 'mesh',
+    severity: 'critical',
+    source: 'Security Considerations: mTLS demo enforces mutual certificate verification (chain to the trust bundle)',
+    requires: ['POD-02'],
+    needs: ['pod'],
+    remediation:
+      "The server must verify the client's chain against the trust bundle of the SPIRE Server (`ca` = bundle.0.pem, " +
+      '`rejectUnauthorized: true`) before it reads the SPIFFE ID: a SPIFFE ID string proves nothing without its ' +
+      'chain. Check the TLS options of the server and the server pod log attached.',
+  },
+  {
     id: 'ROT-01',
     title: 'SVID rotation: new certificate served to new connections without a restart',
     phase: 'rotation',

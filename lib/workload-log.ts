@@ -53,3 +53,10 @@ export function receivedMessages(text: string): string[] {
 export function countExact(items: readonly string[], item: string): number {
   return items.filter((candidate) => candidate === item).length;
 }
+
+const REJECTED_HANDSHAKE = /^\[Server\] ❌ REJECTED CLIENT: TLS handshake failed: (.+)$/;
+
+/** Why a server refused clients during the TLS handshake (no certificate, an untrusted one), in log order. */
+export function handshakeRejections(text: string): string[] {
+  return captures(text, REJECTED_HANDSHAKE);
+}

@@ -9,7 +9,7 @@ import { control } from '../fixtures/control.ts';
 import { applyManifest, eventsOf, podSummary, renderManifest, waitForReadyPods } from '../fixtures/kube.ts';
 import type { RunContext } from '../fixtures/run-context.ts';
 import { isSocket } from '../fixtures/spire.ts';
-import { meshClientSpiffeId, podLabel } from '../lib/config.ts';
+import { podLabel } from '../lib/config.ts';
 import { waitFor } from '../lib/wait.ts';
 
 const APP_MANIFEST = fileURLToPath(new URL('../manifests/mtls-app.yaml', import.meta.url));
@@ -23,7 +23,7 @@ function appManifest(run: RunContext, agentBinary: string): string {
     PORT: run.config.workload.port,
     TRUST_DOMAIN: run.config.trustDomain,
     WORKLOAD_ID: run.config.workloadSpiffeId,
-    CLIENT_ID: meshClientSpiffeId(run.config),
+    ALLOWED_CLIENT_ARGS: run.config.workload.allowedClientIds.flatMap((id) => ['--allow-id', id]),
     AGENT_SOCKET: run.config.spire.agentSocket,
     AGENT_SOCKET_DIR: dirname(run.config.spire.agentSocket),
     AGENT_BINARY: agentBinary,

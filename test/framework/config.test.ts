@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { ConfigError, DEFAULT_CONFIG, loadConfig } from '../../lib/config.ts';
+import { ConfigError, DEFAULT_CONFIG, loadConfig, meshClientSpiffeId, meshIntruderSpiffeId } from '../../lib/config.ts';
 
 const cwd = mkdtempSync(join(tmpdir(), 'config-test-'));
 const load = (env: Record<string, string> = {}, file?: string) => loadConfig({ env, cwd, file });
@@ -30,6 +30,8 @@ describe('configuration', () => {
       namespace: 'default',
       container: 'mtls-app',
       podLabel: 'app=mtls-demo',
+      manifest: undefined,
+      allowedClientIds: ['spiffe://example.org/k8s-workload-client'],
     });
     expect(config.cluster.provider).toBe('auto');
   });
@@ -50,6 +52,21 @@ describe('configuration', () => {
     expect(load({ SPIRE_VALIDATION_TRUST_DOMAIN: 'corp.internal' }).workloadSpiffeId).toBe(
       'spiffe://corp.internal/k8s-workload',
     );
+  });
+
+  test('the allow-list: IDs of any trust domain, from the file or comma-separated in the environment; the pod-to-pod client runs under the first of ours', () => {
+    const ids = ['spiffe://partner.example/batch', 'spiffe://example.org/team/client', 'spiffe://example.org/other'];
+    const config = load({ SPIRE_VALIDATION_ALLOWED_CLIENT_IDS: ` ${ids.join(' , ')} ` });
+    expect(config.workload.allowedClientIds).toEqual(ids);
+    expect(meshClientSpiffeId(config)).toBe('spiffe://example.org/team/client');
+    const file = join(cwd, 'allow.json');
+    writeFileSync(file, JSON.stringify({ workload: { allowedClientIds: ['spiffe://example.org/from-file'] } }));
+    expect(load({}, file).workload.allowedClientIds).toEqual(['spiffe://example.org/from-file']);
+    // The default follows a changed trust domain, like the workload ID.
+    const moved = load({ SPIRE_VALIDATION_TRUST_DOMAIN: 'corp.internal' });
+    expect(moved.workload.allowedClientIds).toEqual(['spiffe://corp.internal/k8s-workload-client']);
+    expect(meshClientSpiffeId(moved)).toBe('spiffe://corp.internal/k8s-workload-client');
+    expect(meshIntruderSpiffeId(moved)).toBe('spiffe://corp.internal/k8s-intruder');
   });
 
   test.each([
@@ -80,6 +97,37 @@ describe('configuration', () => {
     [{ SPIRE_VALIDATION_NAMESPACE: 'Default_NS' }, /^workload\.namespace: must be a Kubernetes DNS label/],
     [{ SPIRE_VALIDATION_MANIFEST: 'manifests/mtls-app.yaml' }, /^workload\.manifest: must be an absolute path/],
     [{ SPIRE_VALIDATION_MANIFEST: '/nonexistent/mtls-app.yaml' }, /^workload\.manifest: must be an existing file/],
+    [
+      { SPIRE_VALIDATION_ALLOWED_CLIENT_IDS: '' },
+      /^workload\.allowedClientIds: must be a non-empty list of SPIFFE IDs \(got \[\]\)/,
+    ],
+    [
+      { SPIRE_VALIDATION_ALLOWED_CLIENT_IDS: 'spiffe://example.org/a,https://example.org/b' },
+      /^workload\.allowedClientIds\[1\]: a SPIFFE ID must start with "spiffe:\/\/"/,
+    ],
+    [
+      { SPIRE_VALIDATION_ALLOWED_CLIENT_IDS: 'spiffe://example.org/a,spiffe://Other.org/b' },
+      /^workload\.allowedClientIds\[1\]: the trust domain name must be lowercase/,
+    ],
+    [
+      { SPIRE_VALIDATION_ALLOWED_CLIENT_IDS: 'spiffe://example.org' },
+      /^workload\.allowedClientIds\[0\]: a client SPIFFE ID must have a path, "spiffe:\/\/example\.org" names a whole trust domain/,
+    ],
+    [
+      { SPIRE_VALIDATION_ALLOWED_CLIENT_IDS: 'spiffe://example.org/a,spiffe://example.org/a' },
+      /^workload\.allowedClientIds: lists "spiffe:\/\/example\.org\/a" more than once/,
+    ],
+    [
+      { SPIRE_VALIDATION_ALLOWED_CLIENT_IDS: 'spiffe://partner.example/client' },
+      /^workload\.allowedClientIds: must name at least one ID of trust domain "example\.org"/,
+    ],
+    [
+      {
+        SPIRE_VALIDATION_ALLOWED_CLIENT_IDS:
+          'spiffe://example.org/k8s-workload-client,spiffe://example.org/k8s-intruder',
+      },
+      /^workload\.allowedClientIds: must not allow spiffe:\/\/example\.org\/k8s-intruder, the identity MESH-02 proves is refused/,
+    ],
   ])('rejects %o naming the field and the rule', (env, message) => {
     const problems = problemsOf(env);
     expect(

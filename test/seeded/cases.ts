@@ -6,9 +6,11 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { foreignCaPem } from '../../fixtures/cluster/pki.ts';
+import { EntryApi, entrySpiffeId } from '../../fixtures/entry-api.ts';
 import { applyManifest, deleteManifest, type Kube } from '../../fixtures/kube.ts';
 import { stopProcess } from '../../fixtures/pids.ts';
 import type { Outcome } from '../../fixtures/run-context.ts';
+import { loadConfig } from '../../lib/config.ts';
 import { readCompliance } from '../report/helpers.ts';
 
 /** The test-only variant of the workload image (test/seeded/variant/), built FROM the product image. */
@@ -166,6 +168,60 @@ const FOREIGN_KUBELET_CA = '/tmp/spire-k8s-validation-seeded-foreign-kubelet-ca.
 
 const conflist = conflistRemover();
 
+/**
+ * An overly broad registration entry: it selects pods by name and container name only, with no namespace or label, so
+ * any namespace can claim the identity with a pod of that name. MESH-03 and MESH-04 run their stranger pods under the
+ * name `mtls-stranger` (suites/80-mesh.test.ts), in another namespace and with other labels: both get this identity.
+ */
+function podNameEntry(): {
+  before: (context: CaseContext) => Promise<void>;
+  after: (context: CaseContext) => Promise<void>;
+} {
+  let created: { id: string; serverSocket: string } | undefined;
+  return {
+    before: async ({ log }) => {
+      const config = loadConfig();
+      const spiffeId = `spiffe://${config.trustDomain}/${BROAD_ENTRY_PATH}`;
+      const api = new EntryApi(config.spire.serverSocket);
+      try {
+        // Under the agent the baseline's workload entry hangs from (the kept SPIRE of the matrix).
+        const [workload] = await api.listBySpiffeId(config.workloadSpiffeId);
+        if (!workload)
+          throw new Error(`the kept SPIRE has no entry for ${config.workloadSpiffeId} to take the agent from`);
+        const result = await api.create({
+          spiffeId,
+          parentId: entrySpiffeId(workload.parent_id),
+          selectors: [
+            { type: 'k8s', value: 'pod-name:mtls-stranger' },
+            { type: 'k8s', value: `container-name:${config.workload.container}` },
+          ],
+          x509SvidTtl: 0,
+          hint: 'seeded-defect',
+        });
+        if (!result.entry) throw new Error(`could not create the broad entry: ${result.message}`);
+        created = { id: result.entry.id, serverSocket: config.spire.serverSocket };
+        log(`created entry ${created.id} (${spiffeId}) selecting any pod named mtls-stranger`);
+      } finally {
+        api.close();
+      }
+    },
+    after: async ({ log }) => {
+      if (!created) return;
+      const api = new EntryApi(created.serverSocket);
+      try {
+        await api.delete([created.id]);
+        log(`deleted entry ${created.id}`);
+        created = undefined;
+      } finally {
+        api.close();
+      }
+    },
+  };
+}
+
+const BROAD_ENTRY_PATH = 'any-pod-named-mtls-stranger';
+const broadEntry = podNameEntry();
+
 /** In the order of the matrix; the shared cluster survives every case but the last. */
 export const CASES: DefectCase[] = [
   {
@@ -201,6 +257,17 @@ export const CASES: DefectCase[] = [
       expect(log, 'a server without client authentication cannot have verified a client').not.toContain(
         'VERIFIED CLIENT IDENTITY',
       );
+      // The suite's own clients without a certificate and with a foreign CA's are answered too: MESH-06, MESH-07 FAIL.
+      const rows = readCompliance(reports).rows;
+      for (const id of ['MESH-06', 'MESH-07']) {
+        const row = rows.find((r) => r.id === id);
+        expect(row?.status, `${id} must FAIL against a server without client authentication; ${row?.reason}`).toBe(
+          'FAIL',
+        );
+        expect(evidence(reports, id, 'probe.txt'), `${id}'s probe must have been answered`).toMatch(
+          /^reply: Secure Hello from SPIRE Server!$/m,
+        );
+      }
     },
   },
   {
@@ -210,14 +277,33 @@ export const CASES: DefectCase[] = [
     manifest: (product) =>
       replaceOnce(
         replaceOnce(product, `- "${placeholder('WORKLOAD_ID')}"`, '- spiffe://other.example/k8s-workload'),
-        `- "${placeholder('CLIENT_ID')}"`,
-        '- spiffe://other.example/k8s-workload-client',
+        `- ${placeholder('ALLOWED_CLIENT_ARGS')}`,
+        '- --allow-id\n            - spiffe://other.example/k8s-workload-client',
       ),
     confirm: (reports) =>
       expect(
         evidence(reports, 'POD-08', 'client-in-pod.txt'),
         'the in-pod client must have been refused by the server',
       ).toContain('closed the connection without replying'),
+  },
+  {
+    name: 'pod-name-entry',
+    defect:
+      'an extra entry selecting any pod named mtls-stranger (pod name and container, no namespace or label): the ' +
+      'stranger pods get an identity',
+    control: 'MESH-03',
+    before: broadEntry.before,
+    after: broadEntry.after,
+    confirm: (reports) => {
+      for (const id of ['MESH-03', 'MESH-04']) {
+        expect(
+          evidence(reports, id, 'stranger-pod.log'),
+          `${id}'s stranger pod must have received the broad entry's identity`,
+        ).toMatch(new RegExp(`^SPIFFE ID: spiffe://[^/]+/${BROAD_ENTRY_PATH}$`, 'm'));
+      }
+      const row = readCompliance(reports).rows.find((r) => r.id === 'MESH-04');
+      expect(row?.status, `MESH-04 must FAIL too (the stranger with other labels); ${row?.reason}`).toBe('FAIL');
+    },
   },
   {
     name: 'exec-denied',
