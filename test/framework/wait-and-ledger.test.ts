@@ -72,6 +72,19 @@ describe('ledger', () => {
     expect(new Ledger(ledger.file).started).toHaveLength(0);
   });
 
+  test('deletes registration entries before it stops any process, even a process recorded after them', async () => {
+    const ledger = new Ledger(file());
+    const entryServer = join(mkdtempSync(join(tmpdir(), 'ledger-socket-')), 'api.sock');
+    ledger.record({ kind: 'spire-entry', id: 'entry-1', name: 'registration entry', endpoint: entryServer });
+    // A SPIRE server restarted during the run: its record is newer than the entry's.
+    const restarted = spawn('sleep', ['30']);
+    ledger.record({ kind: 'process', id: String(restarted.pid), name: 'spire-server', executable: 'sleep' });
+    const lines = await ledger.stopAll();
+    expect(lines.map((line) => line.split(' (')[0])).toEqual(['registration entry', 'spire-server']);
+    expect(lines[0]).toMatch(/not deleted: SPIRE Entry API: UNAVAILABLE/);
+    expect(isProcessAlive(restarted.pid as number)).toBe(false);
+  });
+
   test('leaves a PID alone when it no longer runs the recorded executable', async () => {
     const other = spawn('sleep', ['30']);
     try {
