@@ -221,13 +221,39 @@ control('DEPLOY-05', async ({ run, evidence, log }) => {
       rule: /hostPath|read-?only/i,
     },
   ];
-  const outcomes: Array<{ name: string; expect: string; rule: RegExp; outcome: DryRunOutcome }> = [];
-  for (const { pod, expect: expected, rule } of probes) {
-    const outcome = await dryRunPod(kube(run), namespace, pod);
-    const name = pod.metadata?.name ?? '';
+  type Seen = { name: string; expect: string; rule: RegExp; outcome: DryRunOutcome };
+  const tryProbes = async (): Promise<Seen[]> =>
+    Promise.all(
+      probes.map(async ({ pod, expect: expected, rule }) => ({
+        name: pod.metadata?.name ?? '',
+        expect: expected,
+        rule,
+        outcome: await dryRunPod(kube(run), namespace, pod),
+      })),
+    );
+  const asExpected = (seen: Seen) => seen.outcome.admitted === (seen.expect === 'admitted');
+  // The apiserver loads a new policy and binding asynchronously: give it a few seconds after DEPLOY-02 applied them
+  // (bounded), then judge what was seen last.
+  let outcomes: Seen[] = [];
+  outcomes = await waitFor(
+    'the admission policy to take effect on the probe pods',
+    async () => {
+      outcomes = await tryProbes();
+      return outcomes.every(asExpected)
+        ? { done: true, value: outcomes }
+        : {
+            done: false,
+            status: outcomes.map((o) => `${o.name} ${o.outcome.admitted ? 'admitted' : 'refused'}`).join(', '),
+          };
+    },
+    { timeoutMs: 15_000, intervalMs: 1000, onProgress: log },
+  ).catch(() => outcomes);
+  expect(
+    outcomes.map((o) => o.name),
+    `expected an answer of the apiserver to each of the ${probes.length} probe pods; got ${outcomes.length}`,
+  ).toHaveLength(probes.length);
+  for (const { name, outcome } of outcomes)
     log(`${name}: ${outcome.admitted ? 'admitted' : `refused (HTTP ${outcome.code}): ${outcome.message}`}`);
-    outcomes.push({ name, expect: expected, rule, outcome });
-  }
   const ns = await kube(run).core.readNamespace({ name: namespace });
   const psa = Object.entries(ns.metadata?.labels ?? {}).filter(([key]) =>
     key.startsWith('pod-security.kubernetes.io/'),
