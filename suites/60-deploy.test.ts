@@ -86,6 +86,7 @@ control('DEPLOY-02', async ({ run, evidence, log, need }) => {
 
 control('DEPLOY-03', async ({ run, evidence, log, provide }) => {
   const namespace = run.config.workload.namespace;
+  const started = Date.now();
   let pods: Awaited<ReturnType<typeof waitForReadyPods>>;
   try {
     pods = await waitForReadyPods(kube(run), namespace, selector(run), run.config.timeouts.podReadySeconds * 1000, log);
@@ -94,12 +95,20 @@ control('DEPLOY-03', async ({ run, evidence, log, provide }) => {
     const events = await Promise.all(current.items.map((p) => eventsOf(kube(run), namespace, p.metadata?.name ?? '')));
     // No pod at all: the ReplicaSet could not create one (admission refused it, say); its events say why.
     const refused = await kube(run).core.listNamespacedEvent({ namespace, fieldSelector: 'reason=FailedCreate' });
-    const failedCreate = refused.items
-      .filter((e) => e.involvedObject.kind === 'ReplicaSet' && e.involvedObject.name?.startsWith('mtls-app-'))
-      .map(
-        (e) => `${e.lastTimestamp ?? e.eventTime ?? ''} ReplicaSet ${e.involvedObject.name} ${e.reason}: ${e.message}`,
-      );
-    await evidence('pod-events.txt', [...events, ...failedCreate].join('\n\n') || '(no events)');
+    const failedCreate = refused.items.filter(
+      (e) =>
+        e.involvedObject.kind === 'ReplicaSet' &&
+        e.involvedObject.name?.startsWith('mtls-app-') &&
+        // this deployment's, not a refusal kept from an earlier one (events live an hour)
+        new Date(e.lastTimestamp ?? e.eventTime ?? 0).getTime() >= started - 10_000,
+    );
+    const failedLines = failedCreate.map(
+      (e) => `${e.lastTimestamp ?? e.eventTime ?? ''} ReplicaSet ${e.involvedObject.name} ${e.reason}: ${e.message}`,
+    );
+    await evidence('pod-events.txt', [...events, ...failedLines].join('\n\n') || '(no events)');
+    const refusal = failedCreate.at(-1)?.message;
+    if (current.items.length === 0 && refusal)
+      throw new Error(`expected a pod ${selector(run)} in ${namespace}; none could be created: ${refusal}`);
     throw error;
   }
   const pod = pods[0];

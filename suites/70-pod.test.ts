@@ -333,6 +333,12 @@ control('POD-12', async (context) => {
       ? [`expected no service-account token in the container; ${SERVICE_ACCOUNT_DIR} lists: ${token.stdout.trim()}`]
       : []),
   ];
-  expect(apiProblems, `pod ${pod.name} as the apiserver holds it should be least-privileged`).toEqual([]);
-  expect(inside, `pod ${pod.name} seen from inside its container should be least-privileged`).toEqual([]);
+  expect(
+    apiProblems,
+    `pod ${pod.name} as the apiserver holds it should be least-privileged: ${apiProblems.join('; ')}`,
+  ).toEqual([]);
+  expect(
+    inside,
+    `pod ${pod.name} seen from inside its container should be least-privileged: ${inside.join('; ')}`,
+  ).toEqual([]);
 });
