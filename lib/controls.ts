@@ -724,6 +724,23 @@ const catalogue: Control[] = [
       "Service's selector matches the pod's labels, that kube-controller-manager is running, and the pod's readiness.",
   },
   {
+    id: 'DEPLOY-05',
+    title:
+      'Pod admission enforces least privilege in the workload namespace (privileged pod and writable hostPath refused)',
+    phase: 'deploy',
+    severity: 'critical',
+    source:
+      'Security Considerations: least privilege, Read-Only Mounts; Step 4: the deployment (hostPath socket mount)',
+    requires: ['DEPLOY-02'],
+    remediation:
+      "Pod Security Admission's baseline and restricted levels both forbid hostPath, so no level but privileged admits " +
+      'the agent socket: label the namespace pod-security.kubernetes.io/warn=restricted and audit=restricted and bind a ' +
+      'ValidatingAdmissionPolicy to it that enforces restricted except a read-only hostPath of the agent socket ' +
+      'directory (manifests/workload-admission.yaml; ValidatingAdmissionPolicy is GA since Kubernetes 1.30). The ' +
+      'attached admission.txt shows what the apiserver answered to each probe pod. On an existing cluster the suite ' +
+      "installs nothing: the cluster's own admission must refuse these pods.",
+  },
+  {
     id: 'POD-01',
     title: 'Pod logs show successful SVID fetch',
     phase: 'pod',
@@ -842,6 +859,23 @@ const catalogue: Control[] = [
     requires: ['POD-02', 'POD-04'],
     needs: ['pod', 'spireBinaries'],
     remediation: SERVED_SVID_REMEDIATION,
+  },
+  {
+    id: 'POD-12',
+    title:
+      'Pod runs with least privilege (non-root, read-only root, no privilege escalation, no capabilities, seccomp RuntimeDefault, no service-account token, socket directory read-only)',
+    phase: 'pod',
+    severity: 'critical',
+    source: 'Security Considerations: least privilege, Read-Only Mounts (hostPath socket mount)',
+    requires: ['POD-03'],
+    needs: ['pod', 'spireBinaries'],
+    remediation:
+      'Set in the pod template (manifests/mtls-app.yaml): automountServiceAccountToken: false; securityContext ' +
+      'runAsNonRoot: true, a non-zero runAsUser/runAsGroup, seccompProfile RuntimeDefault; in the container ' +
+      'readOnlyRootFilesystem: true with /app an emptyDir, allowPrivilegeEscalation: false, capabilities drop [ALL]; ' +
+      'mount the agent socket directory (and the agent binary) readOnly and nothing else from the host. The attached ' +
+      'evidence shows the pod as the apiserver holds it and what the kernel applies inside the container ' +
+      '(/proc/1/status, /proc/self/mountinfo).',
   },
   {
     id: 'MESH-01',

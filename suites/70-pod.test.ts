@@ -2,7 +2,7 @@
 // the key is read into memory to be checked against the certificate, never kept), the mounts, the manual client.
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { expect } from 'vitest';
 import { SPIRE_VERSION_PATTERN } from '../fixtures/artifacts/spire.ts';
 import { versions } from '../fixtures/artifacts/versions.ts';
@@ -21,6 +21,14 @@ import {
 import { execInPod, podLogs } from '../fixtures/kube.ts';
 import { judgeServedSvid, judgeSvidFiles } from '../fixtures/svid-files.ts';
 import { podWiringProblems, staleFiles } from '../lib/flannel-wiring.ts';
+import {
+  type LeastPrivilegeExpectation,
+  mountProblems,
+  podSpecProblems,
+  processProblems,
+  readOnlyWriteProblem,
+  SERVICE_ACCOUNT_DIR,
+} from '../lib/least-privilege.ts';
 import { waitFor } from '../lib/wait.ts';
 import { countExact, logLines, verifiedClientIds, verifiedServerIds } from '../lib/workload-log.ts';
 
@@ -251,4 +259,86 @@ control('POD-11', async (context) => {
   const pod = context.need('pod');
   // The host is the node: it reaches the pod network, so the suite's own TLS connection sees what any client sees.
   await judgeServedSvid(context, pod.ip, (file) => readInPod(context, file), `the server in pod ${pod.name}`);
+});
+
+// Least privilege of the running pod, from both sides: the apiserver's record of the pod (spec and status), and what
+// the kernel applies inside the container, to the workload (PID 1) and to a command exec'd beside it.
+control('POD-12', async (context) => {
+  const { run, evidence } = context;
+  const pod = context.need('pod');
+  const expected: LeastPrivilegeExpectation = {
+    container: run.config.workload.container,
+    socketDir: dirname(run.config.spire.agentSocket),
+    agentBinary: context.need('spireBinaries').agent,
+    writableDir: SVID_DIR,
+  };
+  const live = await kube(run).core.readNamespacedPod({ name: pod.name, namespace: pod.namespace });
+  const apiProblems = podSpecProblems(live, expected);
+  await evidence(
+    'pod-security-from-api.json',
+    JSON.stringify(
+      {
+        automountServiceAccountToken: live.spec?.automountServiceAccountToken,
+        hostNetwork: live.spec?.hostNetwork,
+        hostPID: live.spec?.hostPID,
+        hostIPC: live.spec?.hostIPC,
+        podSecurityContext: live.spec?.securityContext,
+        containers: live.spec?.containers.map((c) => ({
+          name: c.name,
+          securityContext: c.securityContext,
+          volumeMounts: c.volumeMounts,
+        })),
+        volumes: live.spec?.volumes,
+        containerStatuses: live.status?.containerStatuses?.map((s) => ({ name: s.name, state: s.state, user: s.user })),
+      },
+      null,
+      2,
+    ),
+    'application/json',
+  );
+
+  const transcript: string[] = [];
+  const step = async (command: string[]) => {
+    const result = await exec(context, command);
+    transcript.push(`$ ${command.join(' ')}\n${result.stdout}${result.stderr}exit ${result.exitCode}`);
+    return result;
+  };
+  const id = await step(['id', '-u']);
+  const workloadStatus = await step(['cat', '/proc/1/status']);
+  const execStatus = await step(['cat', '/proc/self/status']);
+  const mountinfo = await step(['cat', '/proc/self/mountinfo']);
+  const writes = [await step(['touch', '/.pod-12-probe']), await step(['touch', '/tmp/.pod-12-probe'])];
+  const token = await step(['ls', SERVICE_ACCOUNT_DIR]);
+  await evidence('pod-security-in-container.txt', transcript.join('\n\n'));
+
+  const uid = id.stdout.trim();
+  const apiUid =
+    live.spec?.containers.find((c) => c.name === expected.container)?.securityContext?.runAsUser ??
+    live.spec?.securityContext?.runAsUser;
+  const inside = [
+    ...(id.exitCode !== 0 || !/^\d+$/.test(uid) || uid === '0'
+      ? [`expected \`id -u\` in the container to print a non-root uid; it printed "${uid}" (exit ${id.exitCode})`]
+      : []),
+    ...(apiUid !== undefined && uid !== String(apiUid)
+      ? [`expected \`id -u\` to print the pod's runAsUser ${apiUid}; it printed ${uid}`]
+      : []),
+    ...processProblems(workloadStatus.stdout, 'the workload (PID 1)'),
+    ...processProblems(execStatus.stdout, 'a command exec’d in the container'),
+    ...mountProblems(mountinfo.stdout, expected),
+    ...[
+      readOnlyWriteProblem('/.pod-12-probe', writes[0]?.exitCode ?? 0, `${writes[0]?.stdout}${writes[0]?.stderr}`),
+      readOnlyWriteProblem('/tmp/.pod-12-probe', writes[1]?.exitCode ?? 0, `${writes[1]?.stdout}${writes[1]?.stderr}`),
+    ].filter((problem) => problem !== undefined),
+    ...(token.exitCode === 0
+      ? [`expected no service-account token in the container; ${SERVICE_ACCOUNT_DIR} lists: ${token.stdout.trim()}`]
+      : []),
+  ];
+  expect(
+    apiProblems,
+    `pod ${pod.name} as the apiserver holds it should be least-privileged: ${apiProblems.join('; ')}`,
+  ).toEqual([]);
+  expect(
+    inside,
+    `pod ${pod.name} seen from inside its container should be least-privileged: ${inside.join('; ')}`,
+  ).toEqual([]);
 });

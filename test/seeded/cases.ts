@@ -339,7 +339,9 @@ export const CASES: DefectCase[] = [
     manifest: (product) =>
       replaceOnce(
         product,
-        `            - name: spire-agent-socket\n              mountPath: ${placeholder('AGENT_SOCKET_DIR')}\n`,
+        `            - name: spire-agent-socket\n              mountPath: ${placeholder('AGENT_SOCKET_DIR')}\n` +
+          "              # Connecting to the agent's socket needs no write access to its directory.\n" +
+          '              readOnly: true\n',
         '',
       ),
     settings: SHORT_POD_TIMEOUT,
@@ -364,6 +366,48 @@ export const CASES: DefectCase[] = [
         "the running agent's kubelet_ca_path must be the foreign CA, and the handshake with it refused",
       ).toMatch(
         new RegExp(`"kubelet_ca_path": "${FOREIGN_KUBELET_CA}"[\\s\\S]*verifying with kubelet_ca_path.*refused`),
+      ),
+  },
+  {
+    name: 'not-least-privilege',
+    defect:
+      'the workload with a writable root file system and the service-account token mounted (outside the restricted ' +
+      'profile the admission policy enforces, so the pod is admitted)',
+    control: 'POD-12',
+    manifest: (product) =>
+      replaceOnce(
+        replaceOnce(product, 'automountServiceAccountToken: false', 'automountServiceAccountToken: true'),
+        'readOnlyRootFilesystem: true',
+        'readOnlyRootFilesystem: false',
+      ),
+    confirm: (reports) => {
+      const inside = evidence(reports, 'POD-12', 'pod-security-in-container.txt');
+      expect(inside, 'the container must have let the probe write to /tmp').toMatch(
+        /\$ touch \/tmp\/\.pod-12-probe\nexit 0/,
+      );
+      expect(inside, 'the container must have listed the service-account token').toContain(
+        'ca.crt\nnamespace\ntoken\nexit 0',
+      );
+    },
+  },
+  {
+    name: 'privileged-pod',
+    defect: 'the workload container privileged (refused by the namespace admission policy: no pod is created)',
+    control: 'DEPLOY-03',
+    manifest: (product) =>
+      replaceOnce(
+        product,
+        'allowPrivilegeEscalation: false\n',
+        'allowPrivilegeEscalation: true\n            privileged: true\n',
+      ),
+    settings: SHORT_POD_TIMEOUT,
+    confirm: (reports) =>
+      expect(
+        evidence(reports, 'DEPLOY-03', 'pod-events.txt'),
+        "the ReplicaSet's refused pod creation must name what refused it",
+      ).toMatch(
+        // the suite's policy, or the apiserver itself where it runs with --allow-privileged=false
+        /ValidatingAdmissionPolicy 'spire-validation-workload-restricted'|privileged: Forbidden: disallowed by cluster policy/,
       ),
   },
   {

@@ -37,7 +37,8 @@ async function setup(svids = [workload.fake]) {
   const outDir = await mkdtemp(join(tmpdir(), 'workload-out-'));
   cleanups.push(
     () => fake.close(),
-    () => rm(outDir, { recursive: true, force: true }),
+    // A server closed just after a rotation may still be writing its last file: retry the removal (ENOTEMPTY).
+    () => rm(outDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 }),
   );
   return { fake, outDir };
 }

@@ -15,11 +15,22 @@ export interface Identity {
   svid: X509Svid;
 }
 
+export interface IssueOptions {
+  /** CA certificates added to the holder's own trust domain bundle, besides its root. */
+  bundle?: Issued[];
+  /** Trust domains whose bundles the holder gets as federated bundles (trusted for their own IDs only). */
+  federated?: TrustDomain[];
+  /** Signs the leaf with this intermediate (sent in the chain) instead of the root. */
+  intermediate?: Issued;
+  /** Signs the leaf with this CA, not sent in the chain: e.g. another trust domain's root, for a forged SVID. */
+  issuer?: Issued;
+}
+
 export interface TrustDomain {
   name: string;
   ca: Issued;
-  /** Issues an SVID signed by the root CA; `bundle` adds CA certificates the holder trusts besides its own root. */
-  issue(path: string, options?: { bundle?: Issued[]; intermediate?: Issued }): Promise<Identity>;
+  /** Issues an SVID of this trust domain, signed by its root CA unless the options say otherwise. */
+  issue(path: string, options?: IssueOptions): Promise<Identity>;
 }
 
 export async function trustDomain(name = 'example.org'): Promise<TrustDomain> {
@@ -29,26 +40,32 @@ export async function trustDomain(name = 'example.org'): Promise<TrustDomain> {
     ca,
     async issue(path, options = {}) {
       const spiffeId = `spiffe://${name}${path}`;
-      const leaf = await createSvid(options.intermediate ?? ca, spiffeId);
+      const leaf = await createSvid(options.intermediate ?? options.issuer ?? ca, spiffeId);
       const fake: FakeSvid = {
         spiffeId,
         chain: [leaf.der, ...(options.intermediate ? [options.intermediate.der] : [])],
         key: leaf.keyDer,
         bundle: [ca.der, ...(options.bundle ?? []).map((extra) => extra.der)],
       };
-      return { spiffeId, leaf, fake, svid: toX509Svid(fake) };
+      const federated = Object.fromEntries(
+        (options.federated ?? []).map((other) => [`spiffe://${other.name}`, Buffer.from(other.ca.der)]),
+      );
+      return { spiffeId, leaf, fake, svid: toX509Svid(fake, federated) };
     },
   };
 }
 
-export function toX509Svid(fake: FakeSvid): X509Svid {
-  return parseX509Svid({
-    spiffe_id: fake.spiffeId,
-    x509_svid: Buffer.concat(fake.chain),
-    x509_svid_key: Buffer.from(fake.key),
-    bundle: Buffer.concat(fake.bundle),
-    hint: fake.hint ?? '',
-  });
+export function toX509Svid(fake: FakeSvid, federated: Record<string, Buffer> = {}): X509Svid {
+  return parseX509Svid(
+    {
+      spiffe_id: fake.spiffeId,
+      x509_svid: Buffer.concat(fake.chain),
+      x509_svid_key: Buffer.from(fake.key),
+      bundle: Buffer.concat(fake.bundle),
+      hint: fake.hint ?? '',
+    },
+    federated,
+  );
 }
 
 export interface RecordingLogger extends Logger {

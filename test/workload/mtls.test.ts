@@ -1,16 +1,19 @@
+import { X509Certificate } from 'node:crypto';
 import tls from 'node:tls';
-import { afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import {
   authorizer,
+  chainEndsAtBundle,
   createMtlsServer,
   listen,
   mtlsRequest,
+  notAuthorized,
   type PeerPolicy,
   peerSpiffeId,
   REPLY,
 } from '../../workload/src/mtls.ts';
 import { parseSpiffeId } from '../../workload/src/spiffe-id.ts';
-import { createCertificate, EKU, KeyUsage } from '../support/pki.ts';
+import { createCertificate, createIntermediate, EKU, KeyUsage } from '../support/pki.ts';
 import {
   allRecordedLines,
   findKeyMaterial,
@@ -30,8 +33,9 @@ const servers: tls.Server[] = [];
 
 beforeAll(async () => {
   [td, other] = await Promise.all([trustDomain('example.org'), trustDomain('other.org')]);
-  // The server also trusts other.org, so that a client from there fails on authorization, not on its chain.
-  server = await td.issue('/server', { bundle: [other.ca] });
+  // The server also holds other.org's bundle (federation), so that a client from there fails on authorization, not
+  // on its chain.
+  server = await td.issue('/server', { federated: [other] });
   client = await td.issue('/client');
   keys.push(server.fake.key, client.fake.key);
 });
@@ -132,7 +136,7 @@ describe('mTLS between two SVIDs of one trust domain', () => {
 
   test('by default only the server’s own trust domain is allowed', async () => {
     const { port, log } = await startServer();
-    const foreign = await other.issue('/client', { bundle: [td.ca] });
+    const foreign = await other.issue('/client', { federated: [td] });
     keys.push(foreign.fake.key);
 
     await expect(request(port, foreign).reply).rejects.toThrow();
@@ -183,6 +187,118 @@ describe('mTLS between two SVIDs of one trust domain', () => {
     const stranger = await other.issue('/client'); // trusts other.org only
 
     await expect(request(port, stranger).reply).rejects.toThrow(/unable to (get|verify)|self.signed|certificate/i);
+  });
+});
+
+describe('a trust domain is only believed with a chain that ends at its own bundle', () => {
+  test('a client with an ID of trust domain B whose chain ends at A’s bundle is refused, even with B allowed', async () => {
+    const { port, log } = await startServer({ allowTrustDomain: 'other.org' });
+    // Signed by example.org's CA, which the server trusts, but claiming an ID of other.org.
+    const forged = await other.issue('/client', { issuer: td.ca, federated: [td] });
+    keys.push(forged.fake.key);
+
+    await expect(request(port, forged).reply).rejects.toThrow(/without replying/);
+    expect(await log.waitForLine(/REJECTED/)).toBe(
+      '[Server] ❌ REJECTED CLIENT: the certificate chain of spiffe://other.org/client does not end at the bundle of ' +
+        'its trust domain other.org',
+    );
+    expect(log.lines.some((l) => l.includes('VERIFIED CLIENT'))).toBe(false);
+
+    // The genuine other.org client, chained to other.org's own CA, is allowed.
+    const genuine = await other.issue('/client', { federated: [td] });
+    keys.push(genuine.fake.key);
+    await expect(request(port, genuine).reply).resolves.toMatchObject({ reply: REPLY });
+  });
+
+  test('a client of a trust domain whose bundle the server does not hold is refused', async () => {
+    const { port, log } = await startServer({ allowTrustDomain: 'third.org' });
+    const third = await trustDomain('third.org');
+    // Signed by other.org's CA (trusted by the server as other.org's bundle), claiming third.org.
+    const stray = await third.issue('/client', { issuer: other.ca, federated: [td] });
+    keys.push(stray.fake.key);
+
+    await expect(request(port, stray).reply).rejects.toThrow();
+    expect(await log.waitForLine(/REJECTED/)).toBe(
+      '[Server] ❌ REJECTED CLIENT: spiffe://third.org/client is of trust domain third.org, for which we hold no bundle',
+    );
+  });
+
+  test('the client refuses a server whose chain ends at another trust domain’s bundle', async () => {
+    // A server claiming example.org's server ID, signed by other.org's CA; the client trusts other.org (federated).
+    const forgedServer = await td.issue('/server', { issuer: other.ca, federated: [other] });
+    keys.push(forgedServer.fake.key);
+    const serverLog = recordingLogger();
+    const s = createMtlsServer(forgedServer.svid, {
+      authorize: authorizer({}, parseSpiffeId(forgedServer.spiffeId)),
+      log: serverLog,
+    });
+    servers.push(s);
+    const port = await listen(s, '127.0.0.1', 0);
+    const trusting = await td.issue('/client', { federated: [other] });
+    keys.push(trusting.fake.key);
+    const { reply, log } = request(port, trusting);
+
+    await expect(reply).rejects.toThrow(
+      'the certificate chain of spiffe://example.org/server does not end at the bundle of its trust domain example.org',
+    );
+    expect(log.lines.some((l) => l.includes('VERIFIED SERVER'))).toBe(false);
+    expect(serverLog.lines.some((l) => l.includes('Received'))).toBe(false);
+  });
+
+  test('chainEndsAtBundle follows intermediates, and only through CA certificates', async () => {
+    const intermediate = await createIntermediate(td.ca, 'example.org');
+    const viaIntermediate = await td.issue('/via', { intermediate });
+    keys.push(viaIntermediate.fake.key);
+    expect(chainEndsAtBundle(viaIntermediate.svid.chain, [new X509Certificate(td.ca.der)])).toBe(true);
+    expect(chainEndsAtBundle(viaIntermediate.svid.chain, [new X509Certificate(other.ca.der)])).toBe(false);
+    // A leaf signed by another leaf (no CA) does not lead to the bundle, even though that leaf was signed by the CA.
+    const signer = await td.issue('/signer');
+    const underLeaf = await td.issue('/under-leaf', { issuer: signer.leaf });
+    keys.push(signer.fake.key, underLeaf.fake.key);
+    expect(chainEndsAtBundle([...underLeaf.svid.chain, ...signer.svid.chain], [new X509Certificate(td.ca.der)])).toBe(
+      false,
+    );
+  });
+});
+
+describe('verification cannot be turned off from the environment', () => {
+  const saved = process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+  beforeEach(() => {
+    process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
+  });
+  afterEach(() => {
+    if (saved === undefined) delete process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+    else process.env.NODE_TLS_REJECT_UNAUTHORIZED = saved;
+  });
+
+  test('with NODE_TLS_REJECT_UNAUTHORIZED=0 the client still refuses a server it cannot verify', async () => {
+    const { port, log: serverLog } = await startServer();
+    const stranger = await other.issue('/client'); // trusts other.org only: the server's chain is not verifiable
+    keys.push(stranger.fake.key);
+    const { reply, log } = request(port, stranger, 'spiffe://example.org/server');
+
+    await expect(reply).rejects.toThrow(/unable to (get|verify)|self.signed|certificate/i);
+    expect(log.lines.some((l) => l.includes('VERIFIED SERVER'))).toBe(false);
+    expect(serverLog.lines.some((l) => l.includes('Received'))).toBe(false);
+  });
+
+  test('with NODE_TLS_REJECT_UNAUTHORIZED=0 the server still refuses a client from a foreign CA', async () => {
+    const { port, log } = await startServer();
+    const impostor = await (await trustDomain('example.org')).issue('/client', { bundle: [td.ca] });
+    keys.push(impostor.fake.key);
+
+    await expect(request(port, impostor).reply).rejects.toThrow();
+    expect(await log.waitForLine(/REJECTED CLIENT/)).toMatch(/client certificate not trusted/);
+    expect(log.lines.some((l) => l.includes('VERIFIED CLIENT'))).toBe(false);
+  });
+
+  test('a socket that TLS did not authorize is refused with its reason, whatever the options were', () => {
+    // At run time Node gives the OpenSSL code as a string, though its type says Error.
+    const code = 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' as unknown as Error;
+    expect(notAuthorized({ authorized: false, authorizationError: code })).toBe(
+      'certificate not trusted (UNABLE_TO_VERIFY_LEAF_SIGNATURE)',
+    );
+    expect(notAuthorized({ authorized: true, authorizationError: undefined as unknown as Error })).toBeUndefined();
   });
 });
 

@@ -16,7 +16,7 @@ import {
 } from '../../workload/src/workload-api.ts';
 import { FakeWorkloadApi } from '../support/fake-workload-api.ts';
 import { createCa } from '../support/pki.ts';
-import { allRecordedLines, eventually, findKeyMaterial, recordingLogger, trustDomain } from './helpers.ts';
+import { allRecordedLines, eventually, findKeyMaterial, recordingLogger, toX509Svid, trustDomain } from './helpers.ts';
 
 const FAST = { initialMs: 20, maxMs: 100 };
 const cleanups: (() => unknown)[] = [];
@@ -90,6 +90,20 @@ describe('backoffDelay', () => {
     expect(backoffDelay(1, backoff, () => 1)).toBe(2400);
     expect(backoffDelay(10, backoff, () => 1)).toBe(30_000);
     expect(backoffDelay(1000, backoff, () => 0)).toBe(24_000);
+  });
+});
+
+describe('parseX509Svid', () => {
+  test('keeps each federated bundle under its trust domain name, apart from the own bundle', async () => {
+    const id = await identity();
+    const partner = await trustDomain('partner.org');
+    const svid = toX509Svid(id.fake, { 'spiffe://partner.org': Buffer.from(partner.ca.der) });
+    expect([...svid.federatedBundles.keys()]).toEqual(['partner.org']);
+    expect(svid.federatedBundles.get('partner.org')?.map((cert) => cert.raw)).toEqual([partner.ca.der]);
+    expect(svid.bundle.map((cert) => cert.raw)).toEqual(id.fake.bundle);
+    expect(() => toX509Svid(id.fake, { 'spiffe://partner.org/x': Buffer.from(partner.ca.der) })).toThrow(
+      'federated bundle key spiffe://partner.org/x is not a trust domain ID',
+    );
   });
 });
 

@@ -1,8 +1,12 @@
 // Mutual TLS with X.509-SVIDs over node:tls.
 //
-// TLS itself checks that the peer's chain leads to a CA of our trust bundle (`ca`). SPIFFE adds the rest: the
-// peer is identified by the single URI SAN of its certificate, its SPIFFE ID, and that ID is what we authorize.
-// Hostnames play no part (SVIDs usually carry no DNS name), so the client replaces Node's hostname check.
+// TLS itself checks that the peer's chain leads to a CA we trust (`ca`: our trust domain's bundle and the federated
+// ones). SPIFFE adds the rest: the peer is identified by the single URI SAN of its certificate, its SPIFFE ID; that
+// ID is only believed when the chain ends at the bundle of the ID's OWN trust domain (a CA of partner.org cannot vouch
+// for an ID of example.org); then the ID is what we authorize. Hostnames play no part (SVIDs usually carry no DNS
+// name), so the client replaces Node's hostname check. Both sides set rejectUnauthorized themselves and check
+// `socket.authorized` again, so NODE_TLS_REJECT_UNAUTHORIZED=0 in the environment cannot turn verification off.
+import { X509Certificate } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import tls from 'node:tls';
 import { certificatesToPem } from './der.ts';
@@ -13,13 +17,68 @@ import type { X509Svid } from './workload-api.ts';
 export const REPLY = 'Secure Hello from SPIRE Server!';
 const MAX_MESSAGE_BYTES = 4096;
 
-/** Certificate chain, key and trust bundle of an SVID, as node:tls takes them. */
+/** CA certificates by trust domain name: the SVID's own trust domain and the federated ones. */
+export type TrustBundles = ReadonlyMap<string, readonly X509Certificate[]>;
+
+export function trustBundles(svid: X509Svid): TrustBundles {
+  return new Map([...svid.federatedBundles, [parseSpiffeId(svid.spiffeId).trustDomain, svid.bundle]]);
+}
+
+/** Certificate chain, key and every trusted CA of an SVID, as node:tls takes them. */
 export function tlsOptions(svid: X509Svid): tls.SecureContextOptions {
   return {
     cert: certificatesToPem(svid.chain),
     key: svid.privateKey.export({ type: 'pkcs8', format: 'pem' }),
-    ca: certificatesToPem(svid.bundle),
+    ca: certificatesToPem([...trustBundles(svid).values()].flat()),
   };
+}
+
+/** The peer's certificates as TLS verified them, leaf first (Node links each to its issuer, up to our CA). */
+export function peerChain(certificate: tls.DetailedPeerCertificate | undefined): X509Certificate[] {
+  const chain: X509Certificate[] = [];
+  let current = certificate;
+  while (current?.raw && chain.length < 16) {
+    chain.push(new X509Certificate(current.raw));
+    if (!current.issuerCertificate || current.issuerCertificate === current) break;
+    current = current.issuerCertificate;
+  }
+  return chain;
+}
+
+const signedBy = (certificate: X509Certificate, issuer: X509Certificate) =>
+  issuer.ca && certificate.checkIssued(issuer) && certificate.verify(issuer.publicKey);
+
+/** Whether the chain (leaf first) leads, by signatures through CA certificates of the chain, to a CA of `bundle`. */
+export function chainEndsAtBundle(chain: readonly X509Certificate[], bundle: readonly X509Certificate[]): boolean {
+  let current = chain[0];
+  for (let depth = 0; current && depth < chain.length; depth++) {
+    const certificate: X509Certificate = current;
+    if (bundle.some((ca) => signedBy(certificate, ca))) return true;
+    current = chain.find((next) => next !== certificate && signedBy(certificate, next));
+  }
+  return false;
+}
+
+/**
+ * Says why a verified chain may not stand for the peer's SPIFFE ID, or undefined when it may: the chain must end at
+ * the bundle of the ID's own trust domain, not merely at some CA we trust.
+ */
+export function trustDomainMismatch(
+  peer: SpiffeId,
+  chain: readonly X509Certificate[],
+  bundles: TrustBundles,
+): string | undefined {
+  const bundle = bundles.get(peer.trustDomain);
+  if (!bundle) return `${peer.text} is of trust domain ${peer.trustDomain}, for which we hold no bundle`;
+  if (!chainEndsAtBundle(chain, bundle))
+    return `the certificate chain of ${peer.text} does not end at the bundle of its trust domain ${peer.trustDomain}`;
+  return undefined;
+}
+
+/** Why a TLS socket is not authorized (its chain failed verification), or undefined when it is. */
+export function notAuthorized(socket: Pick<tls.TLSSocket, 'authorized' | 'authorizationError'>): string | undefined {
+  if (socket.authorized === true) return undefined;
+  return `certificate not trusted (${String(socket.authorizationError ?? 'not authorized')})`;
 }
 
 /** The SPIFFE ID of a peer certificate, from its `subjectAltName` text; it must have exactly one URI SAN. */
@@ -42,7 +101,10 @@ export interface PeerPolicy {
   allowTrustDomain?: string;
 }
 
-/** Allows the listed IDs and trust domain; with neither given, any ID of our own trust domain. */
+/**
+ * Allows the listed IDs and trust domain; with neither given, any ID of our own trust domain. It judges the ID alone:
+ * the server has already checked that the chain ends at the bundle of the ID's trust domain (trustDomainMismatch).
+ */
 export function authorizer(policy: PeerPolicy, own: SpiffeId): Authorizer {
   const ids = new Set(policy.allowIds ?? []);
   const trustDomain = policy.allowTrustDomain ?? (ids.size === 0 ? own.trustDomain : undefined);
@@ -67,20 +129,27 @@ export function createMtlsServer(svid: X509Svid, { authorize, log }: MtlsServerO
   const server = tls.createServer({ ...tlsOptions(svid), requestCert: true, rejectUnauthorized: true }, (socket) => {
     socket.on('error', () => {}); // a client that disappears must not take the server down
     socket.setTimeout(10_000, () => socket.destroy());
+    const refuse = (reason: string) => {
+      reject(reason);
+      socket.destroy();
+    };
+    // rejectUnauthorized already ended such handshakes; checked again so that no option can make this fail open.
+    const untrusted = notAuthorized(socket);
+    if (untrusted) return refuse(`TLS handshake not authorized: client ${untrusted}`);
     let peer: SpiffeId;
     try {
       peer = peerSpiffeId(socket.getPeerX509Certificate()?.subjectAltName);
     } catch (error) {
-      reject(`no valid SPIFFE ID in its certificate: ${messageOf(error)}`);
-      socket.destroy();
-      return;
+      return refuse(`no valid SPIFFE ID in its certificate: ${messageOf(error)}`);
     }
+    const mismatch = trustDomainMismatch(
+      peer,
+      peerChain(socket.getPeerCertificate(true)),
+      trustBundles(currentSvid.get(server) ?? svid),
+    );
+    if (mismatch) return refuse(mismatch);
     const denied = authorize(peer);
-    if (denied) {
-      reject(denied);
-      socket.destroy();
-      return;
-    }
+    if (denied) return refuse(denied);
     log.info(`[Server] ✅ VERIFIED CLIENT IDENTITY: ${peer.text}`);
     let received = '';
     let answered = false;
@@ -106,12 +175,17 @@ export function createMtlsServer(svid: X509Svid, { authorize, log }: MtlsServerO
         : `TLS handshake failed: ${error.message}`,
     ),
   );
+  currentSvid.set(server, svid);
   return server;
 }
 
-/** Rotation: new handshakes use the new SVID and bundle; the listener and open connections are untouched. */
+/** The SVID each server presents now: its bundles judge the clients' chains. */
+const currentSvid = new WeakMap<tls.Server, X509Svid>();
+
+/** Rotation: new handshakes use the new SVID and bundles; the listener and open connections are untouched. */
 export function updateServerSvid(server: tls.Server, svid: X509Svid): void {
   server.setSecureContext(tlsOptions(svid));
+  currentSvid.set(server, svid);
 }
 
 export function listen(server: tls.Server, host: string, port: number): Promise<number> {
@@ -153,21 +227,39 @@ export function mtlsRequest(options: MtlsRequestOptions): Promise<MtlsReply> {
       host,
       port,
       ...tlsOptions(svid),
-      // Called after the chain was verified against our bundle; replaces the DNS hostname check.
+      // Explicit: the default would follow NODE_TLS_REJECT_UNAUTHORIZED, which can turn verification off.
+      rejectUnauthorized: true,
+      // Called after the chain was verified against our CAs; replaces the DNS hostname check. Node passes the
+      // certificate with its issuers linked (getPeerCertificate(true)).
       checkServerIdentity: (_hostname, certificate) => {
+        let id: SpiffeId;
         try {
-          const id = peerSpiffeId(certificate.subjectaltname);
-          if (id.text !== expectedServerId) return new Error(`server is ${id.text}, expected ${expectedServerId}`);
-          serverId = id.text;
-          return undefined;
+          id = peerSpiffeId(certificate.subjectaltname);
         } catch (error) {
           return new Error(`server certificate has no valid SPIFFE ID: ${messageOf(error)}`);
         }
+        if (id.text !== expectedServerId) return new Error(`server is ${id.text}, expected ${expectedServerId}`);
+        const mismatch = trustDomainMismatch(
+          id,
+          peerChain(certificate as tls.DetailedPeerCertificate),
+          trustBundles(svid),
+        );
+        if (mismatch) return new Error(mismatch);
+        serverId = id.text;
+        return undefined;
       },
     });
     socket.setEncoding('utf8');
     socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`no reply within ${timeoutMs / 1000}s`)));
     socket.once('secureConnect', () => {
+      // Checked again, so that no option or environment can make the client talk to an unverified server.
+      const untrusted = notAuthorized(socket);
+      if (untrusted || !serverId) {
+        const reason = `server ${untrusted ?? 'identity was not verified'}`;
+        log.error(`[Client] ❌ REJECTED SERVER: ${reason}`);
+        socket.destroy(new Error(reason));
+        return;
+      }
       serverSerial = socket.getPeerX509Certificate()?.serialNumber.toLowerCase() ?? '';
       log.info(`[Client] ✅ VERIFIED SERVER IDENTITY: ${serverId}`);
       socket.write(`${message}\n`);

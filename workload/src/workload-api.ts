@@ -25,8 +25,10 @@ export interface X509Svid {
   /** Leaf first, then intermediates: what a TLS peer must be sent. */
   readonly chain: readonly X509Certificate[];
   readonly privateKey: KeyObject;
-  /** CA certificates of the SVID's trust domain: what peers are verified against. */
+  /** CA certificates of the SVID's trust domain: what peers of that trust domain are verified against. */
   readonly bundle: readonly X509Certificate[];
+  /** CA certificates of federated trust domains, by trust domain name (e.g. `partner.org`): each for its own peers. */
+  readonly federatedBundles: ReadonlyMap<string, readonly X509Certificate[]>;
   readonly hint: string;
 }
 
@@ -104,8 +106,11 @@ export function createWorkloadApiClient(endpoint: string): WorkloadApiClient {
   return client as unknown as WorkloadApiClient;
 }
 
-/** Decodes and checks one SVID of a FetchX509SVID response. */
-export function parseX509Svid(message: X509SvidMessage): X509Svid {
+/**
+ * Decodes and checks one SVID of a FetchX509SVID response, with the response's federated bundles (keyed by trust
+ * domain ID, `spiffe://partner.org`).
+ */
+export function parseX509Svid(message: X509SvidMessage, federated: Record<string, Buffer> = {}): X509Svid {
   parseSpiffeId(message.spiffe_id);
   const chain = splitDer(message.x509_svid).map((der) => new X509Certificate(der));
   const leaf = chain[0];
@@ -118,7 +123,16 @@ export function parseX509Svid(message: X509SvidMessage): X509Svid {
   if (!leaf.checkPrivateKey(privateKey)) throw new Error('leaf certificate does not match the private key');
   const bundle = splitDer(message.bundle).map((der) => new X509Certificate(der));
   if (bundle.length === 0) throw new Error('bundle holds no CA certificate');
-  return { spiffeId: message.spiffe_id, chain, privateKey, bundle, hint: message.hint };
+  const federatedBundles = new Map<string, X509Certificate[]>();
+  for (const [trustDomainId, der] of Object.entries(federated)) {
+    const { trustDomain, path } = parseSpiffeId(trustDomainId);
+    if (path !== '') throw new Error(`federated bundle key ${trustDomainId} is not a trust domain ID`);
+    federatedBundles.set(
+      trustDomain,
+      splitDer(der).map((cert) => new X509Certificate(cert)),
+    );
+  }
+  return { spiffeId: message.spiffe_id, chain, privateKey, bundle, federatedBundles, hint: message.hint };
 }
 
 export interface Backoff {
@@ -237,7 +251,7 @@ export class X509Source extends EventEmitter<X509SourceEvents> {
     try {
       const first = response.svids[0];
       if (!first) throw new Error('the response holds no SVID');
-      svid = parseX509Svid(first);
+      svid = parseX509Svid(first, response.federated_bundles);
     } catch (error) {
       this.#log.error(`❌ Workload API sent an unusable X509-SVID: ${messageOf(error)} — waiting for the next update`);
       return;
