@@ -7,8 +7,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { CONTROLS } from '../../lib/controls.ts';
-import { filesWithPrivateKeys } from '../../lib/report/allure-results.ts';
 import { severityAtLeast } from '../../lib/report/matrix.ts';
+import { scanReports } from '../../lib/report/reports-scan.ts';
 import {
   allureResults,
   attachmentNames,
@@ -150,7 +150,7 @@ describe('a run with FAIL, WARN, blocked and hanging controls', () => {
   });
 
   test('no private key anywhere in the reports; the refused one is recorded as refused', () => {
-    expect(filesWithPrivateKeys(reports)).toEqual([]);
+    expect(scanReports(reports).findings, 'the secret scan finds no private key or join token').toEqual([]);
     expect(readFileSync(join(reports, 'evidence', 'PROV-03', 'refusal.txt'), 'utf8')).toContain(
       'contains private key material; it was not kept',
     );
