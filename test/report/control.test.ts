@@ -141,8 +141,10 @@ describe('a run with FAIL, WARN, blocked and hanging controls', () => {
   test('junit.xml has one testcase per control, failures carrying the remediation', () => {
     const junit = parseXml(readFileSync(join(reports, 'junit.xml'), 'utf8'));
     const testcases = descendants(junit, 'testcase');
-    expect(testcases).toHaveLength(CONTROLS.length);
-    expect(junit.attributes).toMatchObject({ failures: String(3 + blocked), tests: String(CONTROLS.length) });
+    // One per control, and the run check after them: the secret scan of the reports (passed here).
+    expect(testcases).toHaveLength(CONTROLS.length + 1);
+    expect(testcases.at(-1)?.attributes.name, 'the run check comes last').toBe('secret scan of the reports');
+    expect(junit.attributes).toMatchObject({ failures: String(3 + blocked), tests: String(CONTROLS.length + 1) });
     const failed = testcases.filter((tc) =>
       tc.children.some((c) => c.name === 'failure' && c.attributes.type === 'FAIL'),
     );
