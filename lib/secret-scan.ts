@@ -77,19 +77,19 @@ function enclosingSequence(bytes: Buffer, start: number): { at: number; start: n
 const wrongTag = (bytes: Buffer, at: number, tags: number[]) =>
   at < bytes.length && !tags.includes(bytes[at] as number);
 
-/** The private key whose version INTEGER starts at `at` (inside a SEQUENCE), or undefined. */
+/** The private key whose version INTEGER starts at `at` (first in a SEQUENCE), or undefined. */
 function keyAtVersion(bytes: Buffer, at: number): { kind: string; start: number; end: number } | undefined {
-  const kind = keyKindAtVersion(bytes, at);
-  const outer = kind ? enclosingSequence(bytes, at) : undefined;
-  return kind && outer ? { kind, start: outer.at, end: outer.start + outer.length } : undefined;
-}
-
-function keyKindAtVersion(bytes: Buffer, at: number): string | undefined {
   const version = bytes[at + 2];
   if (version !== 0 && version !== 1) return undefined;
   const outer = enclosingSequence(bytes, at);
   if (!outer || outer.length < 16) return undefined;
-  const next = header(bytes, at + 3);
+  const kind = keyKind(bytes, at + 3, version);
+  return kind ? { kind, start: outer.at, end: outer.start + outer.length } : undefined;
+}
+
+/** What follows the version says which structure it is. */
+function keyKind(bytes: Buffer, at: number, version: number): string | undefined {
+  const next = header(bytes, at);
   if (!next) return undefined;
   if (next.tag === 0x30) {
     // PKCS#8: AlgorithmIdentifier { OID, parameters }, then the key as an OCTET STRING.
