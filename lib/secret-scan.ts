@@ -13,6 +13,7 @@
 // colon/space-separated) run in it is decoded and searched the same way, up to MAX_DEPTH layers: a key in an
 // attachment that the HTML report embeds in base64 is two layers down.
 // A finding says what was found and how it was encoded, never the secret.
+import { describeKeyLabel } from './pem.ts';
 import { JOIN_TOKEN_PATTERNS } from './redact.ts';
 
 export interface SecretHit {
@@ -197,7 +198,9 @@ function scanLayer(bytes: Buffer, encoding: string[], outerOffset: number | unde
   };
   const text = bytes.toString('latin1');
   for (const match of text.matchAll(PEM_ARMOUR)) {
-    hits.push({ kind: described(`PEM armour of a private key ("${match[1]}PRIVATE KEY")`), offset: at(match.index) });
+    // Named by its encoding, not its label: the label itself is the marker every redaction defuses.
+    const label = describeKeyLabel(`${match[1]}PRIVATE KEY`).replace('unknown encoding', `"${match[1]?.trim()}" label`);
+    hits.push({ kind: described(`PEM armour of a private key (${label})`), offset: at(match.index) });
   }
   for (const { label, pattern } of JOIN_TOKEN_PATTERNS) {
     for (const match of text.matchAll(pattern)) {

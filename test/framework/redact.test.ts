@@ -1,5 +1,12 @@
 import { describe, expect, test } from 'vitest';
-import { containsSecret, joinTokenPlaceholder, REDACTED_BLOCK, redact, redactSecrets } from '../../lib/redact.ts';
+import {
+  containsSecret,
+  JOIN_TOKEN_PATTERNS,
+  joinTokenPlaceholder,
+  REDACTED_BLOCK,
+  redact,
+  redactSecrets,
+} from '../../lib/redact.ts';
 import { scanForSecrets } from '../../lib/secret-scan.ts';
 
 // Built from parts so that this file itself does not carry the armour it tests for.
@@ -120,6 +127,13 @@ describe('join tokens are redacted wherever the suite can write one', () => {
     ]) {
       expect(redact(text), `"${text}" holds no token`).toBe(text);
       expect(scanForSecrets(text), `"${text}" holds no token`).toEqual([]);
+    }
+  });
+
+  test("the scan's own finding labels are no token, so the reports that name them stay clean", () => {
+    for (const { label } of JOIN_TOKEN_PATTERNS) {
+      expect(redact(label), `"${label}" is left alone`).toBe(label);
+      expect(scanForSecrets(label), `"${label}" is no finding`).toEqual([]);
     }
   });
 

@@ -6,6 +6,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { redact } from '../../lib/redact.ts';
 import { buildMatrix, renderConsole, renderJunit, renderMarkdown, withSecretScan } from '../../lib/report/matrix.ts';
 import { neutraliseFindings, scanReports } from '../../lib/report/reports-scan.ts';
 import { scanForSecrets } from '../../lib/secret-scan.ts';
@@ -69,11 +70,21 @@ describe('private keys are found in every encoding the suite writes', () => {
     ['SEC1', sec1.toString('base64'), 'SEC1 EC private key, DER in base64'],
     ['PKCS#1', pkcs1, 'PKCS#1 RSA private key, raw DER'],
     ['encrypted PKCS#8', hex(encrypted), 'encrypted PKCS#8 private key, DER in hex'],
-    ['PEM armour', `log\n${pem}`, 'PEM armour of a private key ("PRIVATE KEY")'],
+    ['PEM armour', `log\n${pem}`, 'PEM armour of a private key (PKCS#8)'],
     [
       'EC PEM armour in JSON',
       JSON.stringify({ pem: ec.privateKey.export({ format: 'pem', type: 'sec1' }) }),
-      'PEM armour of a private key ("EC PRIVATE KEY")',
+      'PEM armour of a private key (SEC1)',
+    ],
+    [
+      'an OpenSSH key body',
+      `-----BEGIN OPENSSH ${['PRIVATE', 'KEY'].join(' ')}-----\n${b64(Buffer.concat([Buffer.from('openssh-key-v1\0'), pkcs1.subarray(0, 64)]))}`,
+      'OpenSSH private key, DER in base64',
+    ],
+    [
+      'OpenSSH armour',
+      `-----BEGIN OPENSSH ${['PRIVATE', 'KEY'].join(' ')}-----`,
+      'PEM armour of a private key ("OPENSSH" label)',
     ],
   ])('%s', (_name, content, kind) => {
     expect(kinds(content), `the scan names "${kind}"`).toContain(kind);
@@ -143,7 +154,7 @@ describe('the scan of a reports directory', () => {
     ).toEqual([
       'allure-results/x-attachment.bin: PKCS#8 private key (EC), raw DER',
       'evidence/SPIRE-03/ps.txt: SPIRE join token on an agent command line (-joinToken <token>)',
-      'logs.txt: PEM armour of a private key ("PRIVATE KEY")',
+      'logs.txt: PEM armour of a private key (PKCS#8)',
       'logs.txt: PKCS#8 private key (EC), DER in base64',
     ]);
     expect(JSON.stringify(scan), 'the scan keeps no secret').not.toContain(token);
@@ -177,13 +188,12 @@ describe('the scan of a reports directory', () => {
     expect(console, 'the console says why').toContain(
       'the secret scan found a private key or join token in 1 report file(s)',
     );
-    expect(console, 'and names the file and the kind').toContain(
-      'leak.txt: PEM armour of a private key ("PRIVATE KEY")',
-    );
+    expect(console, 'and names the file and the kind').toContain('leak.txt: PEM armour of a private key (PKCS#8)');
     expect(renderMarkdown(matrix), 'the Markdown too').toContain('## Secret scan of the reports');
     expect(renderJunit(matrix), 'JUnit has a failed run check').toMatch(
       /<testcase name="secret scan of the reports"[^>]*>\s*<failure/,
     );
     expect(console + renderJunit(matrix), 'no key in any of them').not.toContain(pem.split('\n')[1]);
+    expect(redact(console), "the reporter's own redaction leaves the findings readable").toBe(console);
   });
 });
