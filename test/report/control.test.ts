@@ -3,6 +3,7 @@
 // diagnostics attachment; a WARN (failed below failOnSeverity) passes it; a blocked control keeps its reason; a
 // hanging control is cut off in time to collect diagnostics; a broken allure CLI does not fail a passing run; a
 // crashed worker still leaves the full matrix.
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
@@ -188,6 +189,41 @@ test('a WARN prerequisite does not block its dependents: POD-03 WARN, POD-04 …
   expect(run.code, run.output).toBe(0);
   const status = Object.fromEntries(readCompliance(reports).rows.map((row) => [row.id, row.status]));
   expect(status).toMatchObject({ 'POD-03': 'WARN', 'POD-04': 'PASS', 'POD-09': 'PASS', 'MESH-01': 'PASS' });
+}, 150_000);
+
+test('a secret in the reports fails a run whose controls all passed, naming the file and the kind', async () => {
+  const reports = scratchReports('fixture-leak');
+  const token = randomUUID();
+  const key = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'der', type: 'pkcs8' });
+  const run = await scenario('leak', reports, {
+    FIXTURE_JOIN_TOKEN: token,
+    FIXTURE_PRIVATE_KEY: key.toString('base64'),
+  });
+  expect(run.code, `the scan's finding alone fails the run:\n${run.output}`).toBe(1);
+  const doc = readCompliance(reports);
+  expect(
+    doc.rows.every((row) => row.status === 'PASS'),
+    'every control passed',
+  ).toBe(true);
+  expect(doc.result, 'the run failed on the scan').toBe('failed');
+  expect(
+    doc.secretScan?.findings.map((finding) => `${finding.file}: ${finding.kind}`),
+    'only the file written past the redaction is a finding; the evidence was redacted',
+  ).toEqual([
+    'leaky.log: SPIRE join token in an agent configuration (join_token = "<token>")',
+    'leaky.log: PKCS#8 private key (EC), DER in base64',
+  ]);
+  expect(run.output, 'the console names the file and the kind').toContain(
+    'leaky.log: PKCS#8 private key (EC), DER in base64',
+  );
+  expect(run.output, 'and says why the run failed').toContain(
+    'FAILED: the secret scan found a private key or join token in 1 report file(s)',
+  );
+  expect(run.output, 'the console never shows the token').not.toContain(token);
+  expect(readFileSync(join(reports, 'evidence', 'SPIRE-03', 'agent-process.txt'), 'utf8'), 'evidence redacted').toMatch(
+    /-joinToken \[join token removed, sha256:[0-9a-f]{8}\]$/,
+  );
+  expect(scanReports(reports).findings, 'after the run failed, the secrets were taken out of the reports').toEqual([]);
 }, 150_000);
 
 test('a worker that dies mid-control still leaves the full matrix, the dead control as FAIL', async () => {
