@@ -138,55 +138,21 @@ export function derPrivateKeys(bytes: Buffer): SecretHit[] {
   return hits;
 }
 
-const isBase64Char = (c: number) =>
-  (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 43 || c === 47 || c === 45 || c === 95;
-const BACKSLASH = 92;
-
-/** Length of the line break at `at`: a real one, or JSON's "\n" / "\r" escapes; 0 if there is none. */
-function lineBreak(text: string, at: number): number {
-  let end = at;
-  for (;;) {
-    const c = text.charCodeAt(end);
-    if (c === 10 || c === 13) end += 1;
-    else if (c === BACKSLASH && [110, 114].includes(text.charCodeAt(end + 1))) end += 2;
-    else return end - at;
-  }
-}
-
+/** A line break inside a base64 run: a real one, or JSON's "\n" / "\r" escapes. */
+const LINE_BREAK = /(?:\r?\n|\\[nr])+/;
 /**
- * The base64 runs of a text: each a list of lines (a run goes on across a line break when the next line goes on in
- * base64), with where it starts. A character escaped by a backslash never starts a run.
+ * A base64 (or base64url) run: a first line long enough to matter, then more lines as long as the text goes on in
+ * base64 after a line break. A character escaped by a backslash ("\n" in JSON) never starts a run.
  */
-function base64Runs(text: string): Array<{ offset: number; lines: string[] }> {
-  const runs: Array<{ offset: number; lines: string[] }> = [];
-  let i = 0;
-  while (i < text.length) {
-    const c = text.charCodeAt(i);
-    if (c === BACKSLASH) {
-      i += 2;
-      continue;
-    }
-    if (!isBase64Char(c)) {
-      i += 1;
-      continue;
-    }
-    const offset = i;
-    const lines: string[] = [];
-    for (;;) {
-      const start = i;
-      while (i < text.length && isBase64Char(text.charCodeAt(i))) i += 1;
-      lines.push(text.slice(start, i));
-      while (text.charCodeAt(i) === 61) i += 1; // padding
-      const skip = lineBreak(text, i);
-      if (skip === 0 || !isBase64Char(text.charCodeAt(i + skip))) break;
-      i += skip;
-    }
-    if (lines.reduce((sum, line) => sum + line.length, 0) >= MIN_BASE64_RUN) runs.push({ offset, lines });
-  }
-  return runs;
-}
-
-const HEX_RUN = new RegExp(`(?:[0-9A-Fa-f]{2}[: -]?){${MIN_HEX_BYTES},}`, 'g');
+const BASE64_RUN = new RegExp(
+  `(?<!\\\\)[A-Za-z0-9+/_-]{${MIN_BASE64_RUN - 8},}=*(?:${LINE_BREAK.source}[A-Za-z0-9+/_-]+=*)*`,
+  'g',
+);
+/** Hex: a plain run, or byte pairs separated by ":" or " " (openssl's and od's dumps). */
+const HEX_RUN = new RegExp(
+  `[0-9A-Fa-f]{${2 * MIN_HEX_BYTES},}|(?:[0-9A-Fa-f]{2}[: ]){${MIN_HEX_BYTES - 1},}[0-9A-Fa-f]{2}`,
+  'g',
+);
 
 /** Searches one layer and, through every base64 and hex run in it, the layers below. */
 function scanLayer(bytes: Buffer, encoding: string[], outerOffset: number | undefined, hits: SecretHit[]): void {
@@ -211,18 +177,18 @@ function scanLayer(bytes: Buffer, encoding: string[], outerOffset: number | unde
     hits.push({ kind: described(hit.kind, encoding.length === 0 ? 'raw DER' : 'DER'), offset: at(hit.offset) });
   }
   if (encoding.length >= MAX_DEPTH) return;
-  for (const run of base64Runs(text)) {
+  for (const match of text.matchAll(BASE64_RUN)) {
+    const lines = match[0].split(LINE_BREAK);
+    if (lines.reduce((sum, line) => sum + line.length, 0) < MIN_BASE64_RUN) continue;
     const below = [...encoding, 'base64'];
-    scanLayer(Buffer.from(run.lines.join(''), 'base64'), below, at(run.offset), hits);
+    scanLayer(Buffer.from(lines.join(''), 'base64'), below, at(match.index), hits);
     // A run glued to the text before it decodes misaligned; a line of its own starts aligned.
-    if (run.lines.length > 1) {
-      for (const line of run.lines.slice(1)) {
-        if (line.length >= MIN_BASE64_RUN) scanLayer(Buffer.from(line, 'base64'), below, at(run.offset), hits);
-      }
+    for (const line of lines.slice(1)) {
+      if (line.length >= MIN_BASE64_RUN) scanLayer(Buffer.from(line, 'base64'), below, at(match.index), hits);
     }
   }
   for (const match of text.matchAll(HEX_RUN)) {
-    const digits = match[0].replace(/[: -]/g, '');
+    const digits = match[0].replace(/[: ]/g, '');
     const below = [...encoding, 'hex'];
     scanLayer(Buffer.from(digits, 'hex'), below, at(match.index), hits);
     scanLayer(Buffer.from(digits.slice(1), 'hex'), below, at(match.index), hits);
