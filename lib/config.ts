@@ -1,7 +1,7 @@
 // The suite's one configuration: defaults are the seed's values, a JSON file may override them, environment
 // variables override the file. Everything is validated before any phase touches the host.
 import { existsSync, readFileSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { parseSpiffeId, parseTrustDomain, SpiffeIdError } from './spiffe-id.ts';
 
 export const PROVIDERS = ['auto', 'minikube', 'local', 'existing'] as const;
@@ -213,10 +213,17 @@ function getPath(target: Json, dotted: string): unknown {
   return dotted.split('.').reduce<unknown>((node, key) => (isObject(node) ? node[key] : undefined), target);
 }
 
-/** Converts an environment string to the type of the field it overrides. */
+/**
+ * Converts an environment string to the type of the field it overrides. A string that is not of that type stays a
+ * string, so validation rejects it by name (KEEP=maybe is an error, not false).
+ */
 function fromEnv(raw: string, current: unknown): unknown {
   if (typeof current === 'number') return raw.trim() === '' ? Number.NaN : Number(raw);
-  if (typeof current === 'boolean') return ['1', 'true', 'yes'].includes(raw.toLowerCase());
+  if (typeof current === 'boolean') {
+    const word = raw.trim().toLowerCase();
+    if (['1', 'true', 'yes'].includes(word)) return true;
+    if (['', '0', 'false', 'no'].includes(word)) return false;
+  }
   if (Array.isArray(current))
     return raw
       .split(',')
@@ -225,7 +232,59 @@ function fromEnv(raw: string, current: unknown): unknown {
   return raw;
 }
 
-function validate(config: SuiteConfig): string[] {
+/** True when `path` is `dir` or lies anywhere below it. */
+function within(path: string, dir: string): boolean {
+  const rest = relative(dir, path);
+  return rest === '' || (!rest.startsWith('..') && !isAbsolute(rest));
+}
+
+/**
+ * The rules between the SPIRE paths. Workload pods mount the agent socket's directory (hostPath), so nothing of the
+ * server's may be in it: not its admin socket (whoever reaches it administers the server: entries, join tokens), not
+ * the suite's SPIRE work directory (the server's CA keys, the agent's admin socket).
+ */
+function socketProblems(config: SuiteConfig): string[] {
+  const { serverSocket, agentSocket, workDir } = config.spire;
+  if (![serverSocket, agentSocket, workDir].every((path) => typeof path === 'string' && isAbsolute(path))) return [];
+  const agentDir = dirname(agentSocket);
+  const problems: string[] = [];
+  if (agentDir === '/') {
+    problems.push(
+      `spire.agentSocket: must be in a directory of its own, which workload pods mount; "/" would give them the ` +
+        `whole host (got ${JSON.stringify(agentSocket)})`,
+    );
+    return problems;
+  }
+  if (resolve(serverSocket) === resolve(agentSocket)) {
+    problems.push(
+      `spire.serverSocket and spire.agentSocket: must be two different sockets, the server's admin API and the ` +
+        `agent's Workload API (both got ${JSON.stringify(agentSocket)})`,
+    );
+  } else if (within(serverSocket, agentDir)) {
+    problems.push(
+      `spire.serverSocket: the server's admin socket must not be inside the agent socket directory ` +
+        `(${agentDir}, the directory of spire.agentSocket), which workload pods mount: any pod could administer the ` +
+        `SPIRE server (got ${JSON.stringify(serverSocket)})`,
+    );
+  }
+  if (within(agentSocket, dirname(serverSocket)) && agentDir !== dirname(serverSocket)) {
+    problems.push(
+      `spire.agentSocket: must not be below the server socket's directory (${dirname(serverSocket)}, the directory ` +
+        `of spire.serverSocket): the agent socket directory is opened to workload pods, so the server's private ` +
+        `directory would have to be opened on the way (got ${JSON.stringify(agentSocket)})`,
+    );
+  }
+  if (within(workDir, agentDir)) {
+    problems.push(
+      `spire.workDir: must not be inside the agent socket directory (${agentDir}, the directory of ` +
+        `spire.agentSocket), which workload pods mount: the work directory holds the server's keys and the agent's ` +
+        `admin socket (got ${JSON.stringify(workDir)})`,
+    );
+  }
+  return problems;
+}
+
+function validate(config: SuiteConfig, cwd: string): string[] {
   const problems: string[] = [];
   const check = (field: string, ok: boolean, rule: string) => {
     if (!ok) problems.push(`${field}: ${rule} (got ${JSON.stringify(getPath(config as unknown as Json, field))})`);
@@ -316,9 +375,24 @@ function validate(config: SuiteConfig): string[] {
     Number.isInteger(resilienceTtl) && resilienceTtl >= 20 && resilienceTtl <= 600,
     'must be 20-600 seconds (three rotations are watched under traffic)',
   );
-  for (const [name, path] of Object.entries(config.artifacts)) {
+  check('artifacts', isObject(config.artifacts), 'must be an object of component name to absolute path');
+  for (const [name, path] of Object.entries(isObject(config.artifacts) ? config.artifacts : {})) {
     check(`artifacts.${name}`, typeof path === 'string' && isAbsolute(path), 'must be an absolute path');
   }
+  // The run deletes its earlier results (evidence/, logs/, html/, …) in the reports directory before it starts.
+  const reports = config.reportsDir;
+  check(
+    'reportsDir',
+    typeof reports !== 'string' || (reports !== dirname(reports) && reports !== resolve(cwd)),
+    'must be a directory of its own, not / and not the working directory (the run deletes its evidence/, logs/ and ' +
+      'html/ there before it starts)',
+  );
+  check(
+    'spire.workDir',
+    config.spire.workDir !== '/',
+    'must not be / (a SPIRE the suite starts wipes its server/ and agent/)',
+  );
+  problems.push(...socketProblems(config));
   return problems;
 }
 
@@ -401,8 +475,12 @@ export function loadConfig(options: LoadOptions = {}): SuiteConfig {
   ) {
     config.workload.allowedClientIds = [`spiffe://${config.trustDomain}/k8s-workload-client`];
   }
-  config.reportsDir = resolve(cwd, config.reportsDir);
-  problems.push(...validate(config));
+  if (typeof config.reportsDir !== 'string' || config.reportsDir === '') {
+    problems.push(`reportsDir: must be a non-empty string (got ${JSON.stringify(config.reportsDir)})`);
+  } else {
+    config.reportsDir = resolve(cwd, config.reportsDir);
+  }
+  problems.push(...validate(config, cwd));
   if (problems.length > 0) throw new ConfigError(problems, source);
   return config;
 }

@@ -4,10 +4,10 @@
 // control that did not run, and environment.properties / executor.json / categories.json. Last, it makes sure no
 // private key is anywhere in the results directory.
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Control } from '../controls.ts';
-import { containsSecret, redactSecrets } from '../redact.ts';
+import { redact } from '../redact.ts';
 import { allure2Categories, failureCategory } from './categories.ts';
 import { type Executor, environmentProperties, type RunFacts, resultParameters } from './environment.ts';
 import type { ComplianceMatrix, MatrixRow, ObservedTest } from './matrix.ts';
@@ -131,48 +131,6 @@ export function syntheticResult(control: Control, row: MatrixRow, epic: string, 
   };
 }
 
-/**
- * Removes private key material from every file under `dir` (defence in depth: evidence() already refuses it).
- * Text files get the PEM block replaced; a binary file that contains the marker is emptied. Returns the files changed.
- */
-export function redactPrivateKeys(dir: string): string[] {
-  const changed: string[] = [];
-  if (!existsSync(dir)) return changed;
-  const walk = (current: string) => {
-    for (const name of readdirSync(current)) {
-      const path = join(current, name);
-      const stat = statSync(path);
-      if (stat.isDirectory()) walk(path);
-      else if (stat.isFile()) {
-        const buffer = readFileSync(path);
-        if (!containsSecret(buffer)) continue;
-        const text = buffer.toString('utf8');
-        const binary = text.includes('\uFFFD');
-        writeFileSync(path, binary ? '[removed: this file contained private key material]\n' : redactSecrets(text));
-        changed.push(path);
-      }
-    }
-  };
-  walk(dir);
-  return changed;
-}
-
-/** Lists files under `dir` that still contain "PRIVATE KEY" (what the tests assert is empty). */
-export function filesWithPrivateKeys(dir: string): string[] {
-  const found: string[] = [];
-  if (!existsSync(dir)) return found;
-  const walk = (current: string) => {
-    for (const name of readdirSync(current)) {
-      const path = join(current, name);
-      const stat = statSync(path);
-      if (stat.isDirectory()) walk(path);
-      else if (stat.isFile() && containsSecret(readFileSync(path))) found.push(path);
-    }
-  };
-  walk(dir);
-  return found;
-}
-
 export interface CompleteResultsInput {
   resultsDir: string;
   matrix: ComplianceMatrix;
@@ -185,7 +143,6 @@ export interface CompleteResultsInput {
 export interface CompleteResultsOutcome {
   updated: number;
   synthetic: number;
-  redacted: string[];
 }
 
 export function completeAllureResults(input: CompleteResultsInput): CompleteResultsOutcome {
@@ -208,7 +165,7 @@ export function completeAllureResults(input: CompleteResultsInput): CompleteResu
     const row = id ? rows.get(id) : undefined;
     if (!id || !row) continue;
     reported.add(id);
-    writeFileSync(path, JSON.stringify(completeResult(result, row, facts, matrix.failOnSeverity)));
+    writeFileSync(path, redact(JSON.stringify(completeResult(result, row, facts, matrix.failOnSeverity))));
     updated += 1;
   }
   let synthetic = 0;
@@ -217,13 +174,13 @@ export function completeAllureResults(input: CompleteResultsInput): CompleteResu
     const row = rows.get(control.id);
     if (!row || reported.has(control.id)) continue;
     const result = completeResult(syntheticResult(control, row, matrix.epic, at), row, facts, matrix.failOnSeverity);
-    writeFileSync(join(resultsDir, `${result.uuid}-result.json`), JSON.stringify(result));
+    writeFileSync(join(resultsDir, `${result.uuid}-result.json`), redact(JSON.stringify(result)));
     synthetic += 1;
   }
   writeFileSync(join(resultsDir, 'environment.properties'), environmentProperties(facts));
   writeFileSync(join(resultsDir, 'executor.json'), `${JSON.stringify(input.executor, null, 2)}\n`);
   writeFileSync(join(resultsDir, 'categories.json'), `${JSON.stringify(allure2Categories(input.controls), null, 2)}\n`);
-  return { updated, synthetic, redacted: redactPrivateKeys(resultsDir) };
+  return { updated, synthetic };
 }
 
 /**

@@ -7,6 +7,7 @@
 import { SEVERITY_LEVELS, type SeverityLevel } from '../config.ts';
 import { CONTROLS, type Control, PHASES, type Phase } from '../controls.ts';
 import type { RecordedOutcome, SkipKind } from '../run-files.ts';
+import { describeFindings, type SecretScan } from './reports-scan.ts';
 
 export type { RecordedOutcome, SkipKind } from '../run-files.ts';
 
@@ -68,7 +69,7 @@ export interface ComplianceMatrix {
   generatedAt: string;
   /** A failed control of this severity or worse fails the run; below it, the control is WARN. */
   failOnSeverity: SeverityLevel;
-  /** failed when any control is FAIL or BLOCKED. */
+  /** failed when any control is FAIL or BLOCKED, or the secret scan found a secret in the reports. */
   result: 'passed' | 'failed';
   totals: Totals;
   phases: Array<{ phase: string; name: string; totals: Totals }>;
@@ -77,6 +78,11 @@ export interface ComplianceMatrix {
   unmapped: string[];
   /** Controls whose test ran more than once (the matrix keeps the last outcome). */
   duplicates: string[];
+  /**
+   * The run-level check after the controls: the secret scan of the whole reports directory. Not a control (it judges
+   * the suite's own output, not the system under test), but a finding fails the run all the same.
+   */
+  secretScan?: SecretScan;
 }
 
 export interface MatrixInput {
@@ -220,6 +226,27 @@ export function buildMatrix(input: MatrixInput): ComplianceMatrix {
   };
 }
 
+/** The matrix with the secret scan's result: any private key or join token in the reports fails the run. */
+export function withSecretScan(matrix: ComplianceMatrix, scan: SecretScan): ComplianceMatrix {
+  return { ...matrix, secretScan: scan, result: scan.findings.length > 0 ? 'failed' : matrix.result };
+}
+
+/** The secret scan in a sentence: what it read, and what it found (file and kind, never the secret). */
+function secretScanLines(scan: SecretScan): { verdict: string; details: string[] } {
+  const read = `${scan.files} files, ${(scan.bytes / 1e6).toFixed(1)} MB in ${scan.durationMs} ms`;
+  if (scan.findings.length === 0) {
+    return { verdict: `PASS: no private key and no join token in the reports (${read})`, details: [] };
+  }
+  const files = new Set(scan.findings.map((finding) => finding.file)).size;
+  const removed = (scan.removed ?? []).map((entry) => `${entry.file}: ${entry.action} after the scan`);
+  return {
+    verdict:
+      `FAIL: ${files} file(s) in the reports hold a private key or a join token (${read}); the run fails. Find ` +
+      'what wrote it and redact it where it is written (lib/redact.ts)',
+    details: [...describeFindings(scan), ...removed],
+  };
+}
+
 /** The catalogue id a test name starts with ("SPIRE-01 SPIRE Server is running" → "SPIRE-01"). */
 export function controlIdOf(testName: string, controls: readonly Control[] = CONTROLS): string | undefined {
   const first = testName.split(' ')[0] ?? '';
@@ -272,7 +299,10 @@ function resultSentence(matrix: ComplianceMatrix): string {
       ...(t.FAIL > 0 ? [`${t.FAIL} control(s) failed`] : []),
       ...(t.BLOCKED > 0 ? [`${t.BLOCKED} control(s) were never judged (blocked or not run)`] : []),
     ];
-    return `FAILED: ${parts.join(' and ')} at severity ${matrix.failOnSeverity} or worse`;
+    const controls = parts.length > 0 ? `${parts.join(' and ')} at severity ${matrix.failOnSeverity} or worse` : '';
+    const leaked = new Set(matrix.secretScan?.findings.map((finding) => finding.file)).size;
+    const secrets = leaked > 0 ? `the secret scan found a private key or join token in ${leaked} report file(s)` : '';
+    return `FAILED: ${[controls, secrets].filter(Boolean).join('; ')}`;
   }
   return t.WARN > 0 ? `PASSED with ${t.WARN} warning(s) below ${matrix.failOnSeverity}` : 'PASSED';
 }
@@ -314,6 +344,10 @@ export function renderConsole(matrix: ComplianceMatrix, locations?: ReportLocati
       if (!attention.some((row) => row.id === group.rootCause))
         lines.push(`  remediation: ${group.rows[0]?.remediation ?? ''}`);
     }
+  }
+  if (matrix.secretScan) {
+    const scan = secretScanLines(matrix.secretScan);
+    lines.push('', '== Secret scan of the reports ==', scan.verdict, ...scan.details.map((line) => `  ${line}`));
   }
   const t = matrix.totals;
   lines.push('', '== Summary total ==');
@@ -387,6 +421,11 @@ export function renderMarkdown(matrix: ComplianceMatrix, locations?: ReportLocat
     }
     out.push('');
   }
+  if (matrix.secretScan) {
+    const scan = secretScanLines(matrix.secretScan);
+    out.push('## Secret scan of the reports', '', `**${scan.verdict}**`, '');
+    if (scan.details.length > 0) out.push(...scan.details.map((line) => `- ${cell(line)}`), '');
+  }
   const attention = attentionRows(matrix);
   if (attention.length > 0) {
     out.push('## Remediations', '');
@@ -438,9 +477,12 @@ function seconds(ms: number | undefined): string {
 export function renderJunit(matrix: ComplianceMatrix): string {
   const t = matrix.totals;
   const total = (rows: MatrixRow[]) => rows.reduce((sum, row) => sum + (row.durationMs ?? 0), 0);
+  const scan = matrix.secretScan;
+  const leaked = scan && scan.findings.length > 0 ? 1 : 0;
   const out: string[] = ['<?xml version="1.0" encoding="UTF-8"?>'];
   out.push(
-    `<testsuites name="${xmlEscape(matrix.epic)}" tests="${t.total}" failures="${t.FAIL + t.BLOCKED}" errors="0" ` +
+    `<testsuites name="${xmlEscape(matrix.epic)}" tests="${t.total + (scan ? 1 : 0)}" ` +
+      `failures="${t.FAIL + t.BLOCKED + leaked}" errors="0" ` +
       `skipped="${t.SKIP + t.WARN}" time="${seconds(total(matrix.rows))}" timestamp="${xmlEscape(matrix.generatedAt)}">`,
   );
   for (const phase of matrix.phases) {
@@ -476,6 +518,21 @@ export function renderJunit(matrix: ComplianceMatrix): string {
       out.push('    </testcase>');
     }
     out.push('  </testsuite>');
+  }
+  if (scan) {
+    // The run-level check, outside the phases: a failure here is a FAIL of the run, not of a control.
+    const { verdict, details } = secretScanLines(scan);
+    out.push(
+      `  <testsuite name="Run checks" tests="1" failures="${leaked}" errors="0" skipped="0" ` +
+        `time="${seconds(scan.durationMs)}" timestamp="${xmlEscape(scan.at)}">`,
+      `    <testcase name="secret scan of the reports" classname="Run checks" time="${seconds(scan.durationMs)}">`,
+      ...(leaked
+        ? [`      <failure message="${xmlEscape(verdict)}" type="SECRET">${xmlEscape(details.join('\n'))}</failure>`]
+        : []),
+      `      <system-out>${xmlEscape(verdict)}</system-out>`,
+      '    </testcase>',
+      '  </testsuite>',
+    );
   }
   out.push('</testsuites>');
   return `${out.join('\n')}\n`;

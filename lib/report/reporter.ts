@@ -2,15 +2,16 @@
 // still reports when the worker crashed: what the worker recorded (outcomes.json) is merged with what vitest saw
 // (timeouts, crashes), and every control the run never reached is in the matrix as "not run". It must come after
 // allure-vitest in `reporters` (allure-vitest writes its results synchronously in its own onTestRunEnd).
-// Its console summary is the last thing the run prints; a FAIL sets the exit status; the HTML report's failure
-// is reported and never changes the exit status.
+// Its console summary is the last thing the run prints; a FAIL — of a control, or of the secret scan of the reports
+// (once after writing them, again over what the worker's teardown changed) — sets the exit status; the HTML report's
+// failure is reported and never changes the exit status.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Reporter, SerializedError, TestModule, TestRunEndReason } from 'vitest/node';
 import { ConfigError, loadConfig } from '../config.ts';
 import { runFile } from '../run-files.ts';
 import { controlIdOf, type ObservedTest, plain } from './matrix.ts';
-import { writeReports } from './write.ts';
+import { recordSecretScan, type WriteReportsResult, writeReports } from './write.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -120,9 +121,9 @@ export default class ComplianceReporter implements Reporter {
         message: `the run stopped while ${current} was running: ${stopped}`,
       });
     }
-    let summary: string;
+    let result: WriteReportsResult;
     try {
-      const result = await writeReports({
+      result = await writeReports({
         config,
         repoRoot: REPO_ROOT,
         runStartedAt: this.startedAt,
@@ -132,8 +133,6 @@ export default class ComplianceReporter implements Reporter {
         allureCli: this.options.allureCli,
         htmlTimeoutMs: this.options.htmlTimeoutMs,
       });
-      summary = result.console;
-      if (result.document.result === 'failed') process.exitCode = 1;
     } catch (error) {
       process.exitCode = 1;
       process.stderr.write(`\n[report] the control matrix could not be written: ${(error as Error).stack}\n`);
@@ -146,6 +145,14 @@ export default class ComplianceReporter implements Reporter {
     while (workerTearingDown(state, this.startedAt) && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
-    process.stdout.write(`\n${summary}`);
+    // The teardown writes too (logs of the stopping cluster, the ledger): what changed since the scan is scanned again.
+    try {
+      result = recordSecretScan(config.reportsDir, result, Date.parse(result.document.secretScan?.at ?? '') || 0);
+    } catch (error) {
+      process.exitCode = 1;
+      process.stderr.write(`\n[report] the secret scan after the teardown failed: ${(error as Error).stack}\n`);
+    }
+    if (result.document.result === 'failed') process.exitCode = 1;
+    process.stdout.write(`\n${result.console}`);
   }
 }

@@ -1,6 +1,7 @@
 // The pieces the negative identity controls of phase 80 judge with: the suite's own refused clients (MESH-06, MESH-07)
 // against the real workload server code, the agent-log reader (MESH-03, MESH-04), the server-log reader of handshake
 // refusals, and the list placeholders of the manifests (one `--allow-id` per allowed ID, the one-shot pod's args).
+import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -76,12 +77,12 @@ describe('the suite’s refused clients against the workload server', () => {
   test('the foreign certificate really carries the borrowed SPIFFE ID: a server trusting that CA accepts it', async () => {
     const foreign = await foreignClient(client.spiffeId);
     const log = recordingLogger();
-    const options = tlsOptions(server.svid);
-    const s = createMtlsServer(server.svid, {
+    // A server whose trust domain's bundle IS the foreign CA (the workload believes an ID only from its own bundle).
+    const trusting = { ...server.svid, bundle: [new X509Certificate(foreign.caPem)] };
+    const s = createMtlsServer(trusting, {
       authorize: authorizer({ allowIds: [client.spiffeId] }, parseSpiffeId(server.spiffeId)),
       log,
     });
-    s.setSecureContext({ ...options, ca: foreign.caPem });
     const outcome = await probeMtlsServer('127.0.0.1', await start(s), 'probe', foreign, 5000);
     expect(outcome.reply).toBe(REPLY);
     expect(log.lines).toContain(`[Server] ✅ VERIFIED CLIENT IDENTITY: ${client.spiffeId}`);

@@ -1,5 +1,13 @@
 import { describe, expect, test } from 'vitest';
-import { containsSecret, REDACTED_BLOCK, redactSecrets } from '../../lib/redact.ts';
+import {
+  containsSecret,
+  JOIN_TOKEN_PATTERNS,
+  joinTokenPlaceholder,
+  REDACTED_BLOCK,
+  redact,
+  redactSecrets,
+} from '../../lib/redact.ts';
+import { scanForSecrets } from '../../lib/secret-scan.ts';
 
 // Built from parts so that this file itself does not carry the armour it tests for.
 const MARKER = ['PRIVATE', 'KEY'].join(' ');
@@ -57,5 +65,80 @@ describe('containsSecret', () => {
     expect(containsSecret(Buffer.from('just bytes')), 'bytes without a key').toBe(false);
     expect(containsSecret(`${MARKER}`), 'the bare marker counts').toBe(true);
     expect(containsSecret('private key (PKCS#8)'), 'a label named by kind does not').toBe(false);
+  });
+});
+
+describe('join tokens are redacted wherever the suite can write one', () => {
+  const token = 'c0ffee00-1d41-4a77-b950-6cc23560857e';
+  const other = '11496976-9241-42c6-863c-c078d5861f9d';
+  const places = [
+    ['an agent SPIFFE ID', `parent: spiffe://example.org/spire/agent/join_token/${token}`],
+    [
+      'the path of an agent ID in JSON',
+      `{"id":{"trust_domain":"example.org","path":"/spire/agent/join_token/${token}"}}`,
+    ],
+    ['a JSON-escaped slash', `"spiffe:\\/\\/example.org\\/spire\\/agent\\/join_token\\/${token}"`],
+    ['a ps line', `17434 /opt/spire/bin/spire-agent run -config /x/agent.conf -joinToken ${token}\n`],
+    ['a flag with =', `spire-agent run --joinToken=${token}`],
+    ['a JSON argv', `["run","-config","/x/agent.conf","-joinToken","${token}"]`],
+    ['token generate output', `Token: ${token}\n`],
+    ['an agent configuration', `agent {\n  join_token = "${token}"\n}`],
+    [
+      'a SPIRE log line',
+      `level=info msg="Node attestation was successful" spiffe_id="spiffe://example.org/spire/agent/join_token/${token}"`,
+    ],
+  ] as const;
+
+  test.each(places)('in %s: replaced by its fingerprint, and the scan agrees', (_place, text) => {
+    expect(
+      scanForSecrets(text)
+        .map((hit) => hit.kind)
+        .join(),
+      'the scan finds the token before redaction',
+    ).toMatch(/SPIRE join token/);
+    const out = redact(text);
+    expect(out, 'the token is gone').not.toContain(token);
+    expect(out, 'its fingerprint stands in for it').toContain(joinTokenPlaceholder(token));
+    expect(scanForSecrets(out), 'the scan finds nothing in the redacted text').toEqual([]);
+    expect(redact(out), 'redaction is idempotent').toBe(out);
+  });
+
+  test('two agents keep two different fingerprints, so evidence can still compare them', () => {
+    expect(joinTokenPlaceholder(token), 'a fingerprint is short and names no token').toMatch(
+      /^\[join token removed, sha256:[0-9a-f]{8}\]$/,
+    );
+    expect(joinTokenPlaceholder(token), 'different tokens, different fingerprints').not.toBe(
+      joinTokenPlaceholder(other),
+    );
+    const id = `spiffe://example.org/spire/agent/join_token/${token}`;
+    expect(redact(`parent ${id} is serving agent ${id}`), 'the same token gives the same fingerprint').toBe(
+      `parent ${redact(id)} is serving agent ${redact(id)}`,
+    );
+  });
+
+  test('what only names join-token attestation is left alone', () => {
+    for (const text of [
+      'NodeAttestor "join_token" {\n  plugin_data {}\n}',
+      '{"attestation_type": "join_token", "banned": false}',
+      'msg="Agent attestation request completed" node_attestor_type=join_token',
+      'with join_token attestation generate a fresh token (`spire-server token generate`)',
+      'spire-agent run -joinToken [join token removed]',
+      'minified: {Token:o};function o(e,t){}',
+    ]) {
+      expect(redact(text), `"${text}" holds no token`).toBe(text);
+      expect(scanForSecrets(text), `"${text}" holds no token`).toEqual([]);
+    }
+  });
+
+  test("the scan's own finding labels are no token, so the reports that name them stay clean", () => {
+    for (const { label } of JOIN_TOKEN_PATTERNS) {
+      expect(redact(label), `"${label}" is left alone`).toBe(label);
+      expect(scanForSecrets(label), `"${label}" is no finding`).toEqual([]);
+    }
+  });
+
+  test('redact() removes private key blocks and join tokens together', () => {
+    const out = redact(`${block('EC ')}\n-joinToken ${token}`);
+    expect(out, 'both are gone').toBe(`${REDACTED_BLOCK}\n-joinToken ${joinTokenPlaceholder(token)}`);
   });
 });

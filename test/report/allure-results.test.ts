@@ -1,17 +1,12 @@
 // Completing the Allure results from the matrix: parameters excluded from the history id, WARN shown as a failure,
 // skip reasons kept, a result for every control nothing reported, environment.properties / executor.json /
-// categories.json, private keys removed — and reading the results back for `npm run report`.
+// categories.json — and reading the results back for `npm run report`.
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { CONTROLS } from '../../lib/controls.ts';
-import {
-  completeAllureResults,
-  filesWithPrivateKeys,
-  observedFromAllureResults,
-  redactPrivateKeys,
-} from '../../lib/report/allure-results.ts';
+import { completeAllureResults, observedFromAllureResults } from '../../lib/report/allure-results.ts';
 import {
   cgroupVersion,
   environmentProperties,
@@ -115,7 +110,7 @@ describe('completeAllureResults', () => {
   test('every catalogue control has exactly one result afterwards; not-run ones BLOCKED when required, else skipped', () => {
     const { complete, read } = setup();
     const outcome = complete();
-    expect(outcome).toMatchObject({ updated: 4, synthetic: CONTROLS.length - 4, redacted: [] });
+    expect(outcome).toMatchObject({ updated: 4, synthetic: CONTROLS.length - 4 });
     const results = read();
     expect([...results.keys()].sort()).toEqual(CONTROLS.map((c) => c.id).sort());
     const pod = results.get('POD-01');
@@ -204,21 +199,6 @@ describe('completeAllureResults', () => {
     expect(observed.get('PROV-01')).toMatchObject({ state: 'passed' });
     expect(observed.get('POD-01')).toMatchObject({ state: 'skipped', message: expect.stringMatching(/^BLOCKED/) });
     expect(observed.get('POD-07')).toMatchObject({ state: 'skipped', message: expect.stringMatching(/^not-run/) });
-  });
-});
-
-describe('private keys', () => {
-  test('are removed from every file and found by the scan', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'redact-test-'));
-    const key = ['-----BEGIN EC', 'PRIVATE KEY-----\nMHcCAQEEIA\n-----END EC', 'PRIVATE KEY-----'].join(' ');
-    writeFileSync(join(dir, 'a-attachment.txt'), `before\n${key}\nafter`);
-    writeFileSync(join(dir, 'b-result.json'), JSON.stringify({ name: `expect("${key}")` }));
-    writeFileSync(join(dir, 'c.txt'), 'nothing here');
-    expect(filesWithPrivateKeys(dir)).toHaveLength(2);
-    expect(redactPrivateKeys(dir)).toHaveLength(2);
-    expect(filesWithPrivateKeys(dir)).toEqual([]);
-    expect(readFileSync(join(dir, 'a-attachment.txt'), 'utf8')).toBe('before\n[private key removed]\nafter');
-    expect(() => JSON.parse(readFileSync(join(dir, 'b-result.json'), 'utf8'))).not.toThrow();
   });
 });
 

@@ -3,12 +3,13 @@
 // diagnostics attachment; a WARN (failed below failOnSeverity) passes it; a blocked control keeps its reason; a
 // hanging control is cut off in time to collect diagnostics; a broken allure CLI does not fail a passing run; a
 // crashed worker still leaves the full matrix.
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { CONTROLS } from '../../lib/controls.ts';
-import { filesWithPrivateKeys } from '../../lib/report/allure-results.ts';
 import { severityAtLeast } from '../../lib/report/matrix.ts';
+import { scanReports } from '../../lib/report/reports-scan.ts';
 import {
   allureResults,
   attachmentNames,
@@ -141,8 +142,10 @@ describe('a run with FAIL, WARN, blocked and hanging controls', () => {
   test('junit.xml has one testcase per control, failures carrying the remediation', () => {
     const junit = parseXml(readFileSync(join(reports, 'junit.xml'), 'utf8'));
     const testcases = descendants(junit, 'testcase');
-    expect(testcases).toHaveLength(CONTROLS.length);
-    expect(junit.attributes).toMatchObject({ failures: String(3 + blocked), tests: String(CONTROLS.length) });
+    // One per control, and the run check after them: the secret scan of the reports (passed here).
+    expect(testcases).toHaveLength(CONTROLS.length + 1);
+    expect(testcases.at(-1)?.attributes.name, 'the run check comes last').toBe('secret scan of the reports');
+    expect(junit.attributes).toMatchObject({ failures: String(3 + blocked), tests: String(CONTROLS.length + 1) });
     const failed = testcases.filter((tc) =>
       tc.children.some((c) => c.name === 'failure' && c.attributes.type === 'FAIL'),
     );
@@ -150,7 +153,7 @@ describe('a run with FAIL, WARN, blocked and hanging controls', () => {
   });
 
   test('no private key anywhere in the reports; the refused one is recorded as refused', () => {
-    expect(filesWithPrivateKeys(reports)).toEqual([]);
+    expect(scanReports(reports).findings, 'the secret scan finds no private key or join token').toEqual([]);
     expect(readFileSync(join(reports, 'evidence', 'PROV-03', 'refusal.txt'), 'utf8')).toContain(
       'contains private key material; it was not kept',
     );
@@ -202,6 +205,41 @@ test('a WARN prerequisite does not block its dependents: POD-03 WARN, POD-04 …
       skip: 'not-applicable',
       reason: 'the Resilience phase is switched off (resilience.enabled is false)',
     });
+}, 150_000);
+
+test('a secret in the reports fails a run whose controls all passed, naming the file and the kind', async () => {
+  const reports = scratchReports('fixture-leak');
+  const token = randomUUID();
+  const key = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'der', type: 'pkcs8' });
+  const run = await scenario('leak', reports, {
+    FIXTURE_JOIN_TOKEN: token,
+    FIXTURE_PRIVATE_KEY: key.toString('base64'),
+  });
+  expect(run.code, `the scan's finding alone fails the run:\n${run.output}`).toBe(1);
+  const doc = readCompliance(reports);
+  expect(
+    doc.rows.every((row) => row.status === 'PASS'),
+    'every control passed',
+  ).toBe(true);
+  expect(doc.result, 'the run failed on the scan').toBe('failed');
+  expect(
+    doc.secretScan?.findings.map((finding) => `${finding.file}: ${finding.kind}`),
+    'only the file written past the redaction is a finding; the evidence was redacted',
+  ).toEqual([
+    'leaky.log: SPIRE join token in an agent configuration (join_token = "<token>")',
+    'leaky.log: PKCS#8 private key (EC), DER in base64',
+  ]);
+  expect(run.output, 'the console names the file and the kind').toContain(
+    'leaky.log: PKCS#8 private key (EC), DER in base64',
+  );
+  expect(run.output, 'and says why the run failed').toContain(
+    'FAILED: the secret scan found a private key or join token in 1 report file(s)',
+  );
+  expect(run.output, 'the console never shows the token').not.toContain(token);
+  expect(readFileSync(join(reports, 'evidence', 'SPIRE-03', 'agent-process.txt'), 'utf8'), 'evidence redacted').toMatch(
+    /-joinToken \[join token removed, sha256:[0-9a-f]{8}\]$/,
+  );
+  expect(scanReports(reports).findings, 'after the run failed, the secrets were taken out of the reports').toEqual([]);
 }, 150_000);
 
 test('a worker that dies mid-control still leaves the full matrix, the dead control as FAIL', async () => {

@@ -10,8 +10,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { CONTROLS } from '../../lib/controls.ts';
-import { filesWithPrivateKeys } from '../../lib/report/allure-results.ts';
 import type { MatrixStatus } from '../../lib/report/matrix.ts';
+import { scanReports } from '../../lib/report/reports-scan.ts';
 import { Browser, ensureChromium, openTestResult, readReportTree } from './chromium.ts';
 import {
   allureResults,
@@ -129,7 +129,7 @@ describe('a deliberately broken run: no SPIRE server where spire.mode=existing l
     const spire02 = results.get('SPIRE-02');
     expect(spire02?.status).toBe('failed');
     expect(spire02?.statusDetails?.message).toMatch(/^BLOCKED \(blocked; .*\): blocked by SPIRE-01/);
-    expect(filesWithPrivateKeys(reports)).toEqual([]);
+    expect(scanReports(reports).findings, 'the secret scan finds no private key or join token').toEqual([]);
   });
 
   test('the HTML report shows every control with its status, and SPIRE-01 with remediation and diagnostics', async () => {
@@ -171,9 +171,12 @@ describe('the full validation', () => {
 
   test('no private key anywhere in the reports, though the workload wrote one', () => {
     expect(existsSync(join(reports, 'evidence', 'DOCKER-03'))).toBe(true);
-    expect(filesWithPrivateKeys(join(reports, 'allure-results'))).toEqual([]);
-    expect(filesWithPrivateKeys(reports)).toEqual([]);
-    expect(readCompliance(reports).redacted).toEqual([]);
+    expect(
+      scanReports(join(reports, 'allure-results')).findings,
+      'the secret scan finds no private key or join token',
+    ).toEqual([]);
+    expect(scanReports(reports).findings, 'the secret scan finds no private key or join token').toEqual([]);
+    expect(readCompliance(reports).secretScan?.findings, "the run's own secret scan found nothing").toEqual([]);
   });
 
   test('environment, executor, categories and history are written', () => {

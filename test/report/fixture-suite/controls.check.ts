@@ -6,6 +6,10 @@
 //              itself not applicable
 //   warn-prerequisite  every control PASS but POD-03 WARN: its dependents (POD-04 … POD-09) are still judged
 //   crash      the worker dies in the middle of a control
+//   leak       every control PASS; SPIRE-03 keeps evidence with a join token (redacted on the way) and writes a log
+//              past the redaction with a join token and a private key: the secret scan fails the run
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { expect } from 'vitest';
 import type { ClusterProvider } from '../../../fixtures/cluster/provider.ts';
 import { type ControlContext, control, phaseTest } from '../../../fixtures/control.ts';
@@ -100,6 +104,20 @@ if (warnOn) {
     else
       control(id, async () => {
         throw new Error(`${id} fails in this scenario`);
+      });
+  }
+}
+
+if (scenario === 'leak') {
+  for (const { id } of CONTROLS.filter((control) => control.id !== 'PROV-01')) {
+    if (id !== 'SPIRE-03') control(id, passing(id));
+    else
+      control(id, async (context) => {
+        const token = process.env.FIXTURE_JOIN_TOKEN ?? '';
+        await context.evidence('agent-process.txt', `1591 spire-agent run -config agent.conf -joinToken ${token}`);
+        const key = process.env.FIXTURE_PRIVATE_KEY ?? '';
+        writeFileSync(join(context.run.config.reportsDir, 'leaky.log'), `agent.conf: join_token = "${token}"\n${key}`);
+        await passing(id)(context);
       });
   }
 }
