@@ -392,8 +392,10 @@ export const CASES: DefectCase[] = [
   },
   {
     name: 'privileged-pod',
-    defect: 'the workload container privileged (refused by the namespace admission policy: no pod is created)',
-    control: 'DEPLOY-03',
+    defect:
+      "the workload container privileged (the local cluster's apiserver, --allow-privileged=false, refuses the " +
+      'Deployment itself; on a cluster that allows privileged pods the namespace policy refuses its pods)',
+    control: 'DEPLOY-02',
     manifest: (product) =>
       replaceOnce(
         product,
@@ -403,12 +405,9 @@ export const CASES: DefectCase[] = [
     settings: SHORT_POD_TIMEOUT,
     confirm: (reports) =>
       expect(
-        evidence(reports, 'DEPLOY-03', 'pod-events.txt'),
-        "the ReplicaSet's refused pod creation must name what refused it",
-      ).toMatch(
-        // the suite's policy, or the apiserver itself where it runs with --allow-privileged=false
-        /ValidatingAdmissionPolicy 'spire-validation-workload-restricted'|privileged: Forbidden: disallowed by cluster policy/,
-      ),
+        readCompliance(reports).rows.find((row) => row.id === 'DEPLOY-02')?.reason,
+        'the apiserver must have refused the Deployment for its privileged container',
+      ).toMatch(/securityContext\.privileged: Forbidden: disallowed by cluster policy/),
   },
   {
     name: 'conflist-removed',
