@@ -74,6 +74,11 @@ export interface SuiteConfig {
   };
   /** Downloads and builds, keyed by version; outside the repo so reruns are fast. */
   cacheDir: string;
+  /**
+   * Host-wide state, shared by every checkout on the host: the ledger of what runs started and kept, and the lock
+   * that lets one run at a time own the host (the local cluster's state lives under it too, in cluster/).
+   */
+  stateDir: string;
   reportsDir: string;
   /** Leave what this run started running (KEEP=1). */
   keep: boolean;
@@ -120,6 +125,7 @@ export const DEFAULT_CONFIG: SuiteConfig = {
   rotation: { x509SvidTtlSeconds: 120 },
   resilience: { enabled: true, x509SvidTtlSeconds: 30 },
   cacheDir: '/var/cache/spire-k8s-validation',
+  stateDir: '/var/lib/spire-k8s-validation',
   reportsDir: 'reports',
   keep: false,
   offline: false,
@@ -160,6 +166,7 @@ export const ENV_OVERRIDES: Record<string, string> = {
   SPIRE_VALIDATION_SVID_TTL: 'rotation.x509SvidTtlSeconds',
   SPIRE_VALIDATION_RESILIENCE: 'resilience.enabled',
   SPIRE_VALIDATION_CACHE: 'cacheDir',
+  SPIRE_VALIDATION_STATE_DIR: 'stateDir',
   SPIRE_VALIDATION_REPORTS_DIR: 'reportsDir',
   SPIRE_VALIDATION_FAIL_ON: 'failOnSeverity',
   KEEP: 'keep',
@@ -337,6 +344,7 @@ function validate(config: SuiteConfig, cwd: string): string[] {
   absolutePath('spire.agentSocket');
   absolutePath('spire.workDir');
   absolutePath('cacheDir');
+  absolutePath('stateDir');
   port('spire.serverPort');
   port('workload.port');
   string('workload.image');
@@ -386,6 +394,11 @@ function validate(config: SuiteConfig, cwd: string): string[] {
     typeof reports !== 'string' || (reports !== dirname(reports) && reports !== resolve(cwd)),
     'must be a directory of its own, not / and not the working directory (the run deletes its evidence/, logs/ and ' +
       'html/ there before it starts)',
+  );
+  check(
+    'stateDir',
+    config.stateDir !== '/',
+    'must be a directory of its own, not / (it holds the host-wide ledger and lock)',
   );
   check(
     'spire.workDir',

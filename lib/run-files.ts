@@ -17,8 +17,8 @@ export const RUN_FILES = {
   artifacts: 'artifacts.json',
   /** The cluster provider chosen and why (fixtures/cluster/provider.ts). */
   clusterProvider: 'cluster-provider.json',
-  /** What this run started, so teardown stops exactly that (fixtures/ledger.ts). */
-  ledger: 'started.json',
+  /** Before the ledger was host-wide (fixtures/run-context.ts ledgerFile): what a run of this checkout started. */
+  formerLedger: 'started.json',
 } as const;
 
 export type RunFileName = keyof typeof RUN_FILES;

@@ -13,10 +13,10 @@ import { ensureEntry } from '../fixtures/registration.ts';
 import type { RunContext } from '../fixtures/run-context.ts';
 import { judgeServedSvid, judgeSvidFiles } from '../fixtures/svid-files.ts';
 import {
+  adoptOrStartWorkloadContainer,
   buildWorkloadImage,
   runOneShot,
   SVID_DIR,
-  startWorkloadContainer,
   type WorkloadContainer,
 } from '../fixtures/workload-container.ts';
 import { inspectSvid } from '../lib/svid-inspector.ts';
@@ -80,19 +80,29 @@ control('DOCKER-01', async ({ run, evidence, log, need, provide }) => {
 
 control('DOCKER-02', async ({ run, evidence, log, need, provide }) => {
   const image = need('workloadImage');
-  log(`starting the workload server container from ${image} (labels ${JSON.stringify(labelsFor(run))})`);
-  const container = await startWorkloadContainer({
-    image,
-    name: 'mtls-app',
-    labels: labelsFor(run),
-    agentSocket: run.config.spire.agentSocket,
-    args: ['server', '--port', String(run.config.workload.port), '--allow-id', run.config.workloadSpiffeId],
-    ledger: run.ledger,
-    readyLog: /Successfully fetched SVIDs!/,
-    readyTimeoutMs: run.config.timeouts.svidFetchSeconds * 1000,
-  });
+  log(`the workload server container from ${image} (labels ${JSON.stringify(labelsFor(run))})`);
+  // A server a KEEP run left is adopted when it still fits (same image, labels, arguments), so reruns never pile up.
+  const container = await adoptOrStartWorkloadContainer(
+    {
+      image,
+      name: 'mtls-app',
+      labels: labelsFor(run),
+      agentSocket: run.config.spire.agentSocket,
+      args: ['server', '--port', String(run.config.workload.port), '--allow-id', run.config.workloadSpiffeId],
+      ledger: run.ledger,
+      readyLog: /Successfully fetched SVIDs!/,
+      readyTimeoutMs: run.config.timeouts.svidFetchSeconds * 1000,
+    },
+    log,
+  );
   provide('dockerServer', container);
   const logs = await container.logs();
+  await evidence(
+    'server-container.txt',
+    container.adoptedFrom
+      ? `${container.name} (${container.id}): adopted, started ${container.adoptedFrom} by an earlier run with KEEP`
+      : `${container.name} (${container.id}): started by this run`,
+  );
   await evidence('server-container.log', logs);
   expect(logs, 'expected the server container to log "✅ Successfully fetched SVIDs!"; its log is attached').toContain(
     '✅ Successfully fetched SVIDs!',

@@ -13,7 +13,7 @@ import { runFile } from '../run-files.ts';
 import { controlIdOf, type ObservedTest, plain } from './matrix.ts';
 import { recordSecretScan, type WriteReportsResult, writeReports } from './write.ts';
 
-const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** At most this long, the summary waits for the worker's teardown (stopping the cluster, SPIRE, containers). */
 const TEARDOWN_WAIT_MS = 10 * 60_000;
@@ -48,13 +48,18 @@ export function observedTests(testModules: ReadonlyArray<TestModule>): { tests: 
 }
 
 /** The control a worker of this run was in when it stopped (a marker left by an earlier run does not count). */
-function readCurrentControl(file: string, since: number): string | undefined {
+export function readCurrentControl(file: string, since: number): string | undefined {
   try {
     const marker = JSON.parse(readFileSync(file, 'utf8')) as { id?: string; startedAt?: string };
     return Date.parse(marker.startedAt ?? '') >= since - 1000 ? marker.id : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** What vitest saw, with the control the run stopped in marked failed (it recorded nothing itself). */
+export function withStoppedControl(tests: ObservedTest[], current: string, message: string): ObservedTest[] {
+  return [...tests.filter((test) => test.id !== current), { id: current, state: 'failed', message }];
 }
 
 /** True while the worker that ran the phases (fixtures/control.ts writes run/worker.json) is still tearing down. */
@@ -112,22 +117,17 @@ export default class ComplianceReporter implements Reporter {
           : 'not run';
     // The control the worker was in when it died (control() removes the marker when a control ends).
     const current = readCurrentControl(runFile(config.reportsDir, 'currentControl'), this.startedAt);
-    if (current && stopped) {
-      const others = tests.filter((test) => test.id !== current);
-      tests.length = 0;
-      tests.push(...others, {
-        id: current,
-        state: 'failed',
-        message: `the run stopped while ${current} was running: ${stopped}`,
-      });
-    }
+    const observed =
+      current && stopped
+        ? withStoppedControl(tests, current, `the run stopped while ${current} was running: ${stopped}`)
+        : tests;
     let result: WriteReportsResult;
     try {
       result = await writeReports({
         config,
         repoRoot: REPO_ROOT,
         runStartedAt: this.startedAt,
-        tests,
+        tests: observed,
         unmapped,
         notRunReason,
         allureCli: this.options.allureCli,

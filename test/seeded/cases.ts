@@ -22,6 +22,8 @@ export type VariantDefect = 'key-0644' | 'any-client' | 'no-client-cert' | 'stal
 /** What a case may touch around its run. */
 export interface CaseContext {
   reportsDir: string;
+  /** The host ledger the runs record into (fixtures/run-context.ts ledgerFile). */
+  ledgerFile: string;
   kube: Kube;
   log: (line: string) => void;
 }
@@ -130,9 +132,9 @@ function conflistRemover(): { watch: Watcher; after: (context: CaseContext) => P
   };
 }
 
-/** The SPIRE agents the suite started and kept (its ledger in the reports' run directory). */
-function ledgerAgents(reportsDir: string): Array<{ id: string; executable?: string }> {
-  const ledger = JSON.parse(readFileSync(join(reportsDir, 'run', 'started.json'), 'utf8')) as Array<{
+/** The SPIRE agents the suite started and kept (the host ledger). */
+function ledgerAgents(ledgerFile: string): Array<{ id: string; executable?: string }> {
+  const ledger = JSON.parse(readFileSync(ledgerFile, 'utf8')) as Array<{
     kind: string;
     id: string;
     name: string;
@@ -144,10 +146,10 @@ function ledgerAgents(reportsDir: string): Array<{ id: string; executable?: stri
 /** Stops the SPIRE agent the suite started (its PID from the ledger) once the pod is Running, before the pod phase. */
 function agentStopper(): Watcher {
   let done = false;
-  return async (outcomes, { reportsDir, log }) => {
+  return async (outcomes, { ledgerFile, log }) => {
     if (done || outcomes.get('DEPLOY-03')?.status !== 'passed') return;
     done = true;
-    const agents = ledgerAgents(reportsDir);
+    const agents = ledgerAgents(ledgerFile);
     if (agents.length === 0) throw new Error('the ledger lists no spire-agent started by the suite');
     for (const agent of agents) {
       log(
@@ -158,8 +160,8 @@ function agentStopper(): Watcher {
 }
 
 /** Stops the kept SPIRE agents, so the next run starts one with its own configuration (and the one after it, again). */
-async function restartAgents({ reportsDir, log }: CaseContext): Promise<void> {
-  for (const agent of ledgerAgents(reportsDir))
+async function restartAgents({ ledgerFile, log }: CaseContext): Promise<void> {
+  for (const agent of ledgerAgents(ledgerFile))
     log(`stopping the kept spire-agent ${agent.id}: ${await stopProcess(Number(agent.id), agent.executable)}`);
 }
 

@@ -116,7 +116,7 @@ async function freshCluster(): Promise<CaseContext> {
     },
     { timeoutMs: 120_000, intervalMs: 1000, onProgress: log },
   );
-  return { reportsDir: REPORTS, kube, log };
+  return { reportsDir: REPORTS, ledgerFile: ledgerFile(config), kube, log };
 }
 
 /** The variant image, FROM the product image that the baseline's DOCKER-01 built. */
