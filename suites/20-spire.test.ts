@@ -62,7 +62,7 @@ control('SPIRE-01', async ({ run, evidence, log, need, provide }) => {
   const lines = await processLines('spire-server');
   await evidence(
     'pgrep-spire-server.txt',
-    `${lines || '(no spire-server process visible)'}\nstarted by this run: ${server.startedByRun}`,
+    `${lines || '(no spire-server process visible)'}\nstarted by the suite: ${server.startedByRun}${server.adopted ? ' (adopted: a KEEP run left it)' : ''}`,
   );
   if (server.configFile) await evidence('server.conf', readFileSync(server.configFile, 'utf8'));
   expect(lines, 'no spire-server process is running').toMatch(/spire-server/);

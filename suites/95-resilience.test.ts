@@ -200,7 +200,9 @@ control(
     const client = need('clientPod');
     const agent = need('spireAgent');
     if (!agent.startedByRun)
-      notApplicable('the SPIRE agent was not started by this run; the suite never restarts a SPIRE it did not start');
+      notApplicable(
+        'the SPIRE agent was not started by the suite (the user runs it); the suite never restarts a SPIRE it did not start',
+      );
     const since = Date.now();
     const restart = await restartSpireDaemon('spire-agent', agent, {
       config: run.config,
@@ -263,7 +265,9 @@ control(
     const client = need('clientPod');
     const server = need('spireServer');
     if (!server.startedByRun)
-      notApplicable('the SPIRE server was not started by this run; the suite never restarts a SPIRE it did not start');
+      notApplicable(
+        'the SPIRE server was not started by the suite (the user runs it); the suite never restarts a SPIRE it did not start',
+      );
     const since = Date.now();
     const restart = await restartSpireDaemon('spire-server', server, {
       config: run.config,

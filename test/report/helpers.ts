@@ -15,6 +15,8 @@ export interface ChildRun {
   /** stdout and stderr interleaved, without colours. */
   output: string;
   seconds: number;
+  /** The output line on which `interrupt` sent its signal, if it did. */
+  interruptedOn?: string;
 }
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI colour codes.
@@ -27,6 +29,8 @@ export function runVitest(options: {
   timeoutMs: number;
   /** Test file filters (e.g. only some phases). */
   files?: string[];
+  /** Sends `signal` to the vitest process once a line of its output matches `when` (as a user's Ctrl+C would). */
+  interrupt?: { when: RegExp; signal: NodeJS.Signals };
 }): Promise<ChildRun> {
   const started = Date.now();
   const args = [join(REPO_ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', ...(options.files ?? [])];
@@ -38,17 +42,28 @@ export function runVitest(options: {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
-    child.stdout.on('data', (chunk: Buffer) => {
+    let interruptedOn: string | undefined;
+    const take = (chunk: Buffer) => {
       output += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
+      if (!options.interrupt || interruptedOn !== undefined) return;
+      const line = output.split('\n').find((text) => options.interrupt?.when.test(text));
+      if (line === undefined) return;
+      interruptedOn = line;
+      child.kill(options.interrupt.signal);
+    };
+    child.stdout.on('data', take);
+    child.stderr.on('data', take);
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs);
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, signal, output: output.replace(ANSI, ''), seconds: (Date.now() - started) / 1000 });
+      resolve({
+        code,
+        signal,
+        output: output.replace(ANSI, ''),
+        seconds: (Date.now() - started) / 1000,
+        ...(interruptedOn !== undefined ? { interruptedOn } : {}),
+      });
     });
   });
 }
