@@ -4,6 +4,8 @@
 // run (fixtures/host-snapshot.ts: processes, containers, mounts, interfaces, namespaces, iptables, sysctls, cgroups,
 // temp directories, the ledger and the lock), and an interrupted run must have written its reports with the
 // interrupted control marked and the rest "not run".
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { diffSnapshots, type HostSnapshot, snapshotHost } from '../../fixtures/host-snapshot.ts';
@@ -40,6 +42,7 @@ describe('an interrupted validation tears down what it started and writes its re
         timeoutMs: RUN_TIMEOUT_MS,
         interrupt: { when: point.when, signal: point.signal },
       });
+      writeFileSync(join(reportsDir, 'run-output.log'), run.output);
       const tail = run.output.split('\n').slice(-40).join('\n');
       expect(run.interruptedOn, `the run never reached ${point.when} (output's end:\n${tail})`).toBeDefined();
       const code = point.signal === 'SIGINT' ? 130 : 143;
@@ -56,7 +59,7 @@ describe('an interrupted validation tears down what it started and writes its re
 
       const doc = readCompliance(reportsDir);
       expect(doc.result, 'an interrupted run fails').toBe('failed');
-      const interrupted = doc.rows.filter((row) => /interrupted by SIG/.test(row.reason ?? ''));
+      const interrupted = doc.rows.filter((row) => /^interrupted by SIG/.test(row.reason ?? ''));
       expect(
         interrupted.map((row) => `${row.id} ${row.status}`),
         'exactly one control is marked interrupted, and it did not pass',
@@ -88,6 +91,7 @@ describe('an interrupted validation tears down what it started and writes its re
       all: true,
       timeout: 5 * 60_000,
     });
+    writeFileSync(join(reportsDir, 'teardown-output.log'), teardown.all ?? '');
     expect(teardown.exitCode, `npm run teardown failed:\n${teardown.all}`).toBe(0);
     expect(teardown.all, 'it names the killed run').toMatch(/a run that no longer exists held the host lock/);
     expect(
