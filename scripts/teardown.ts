@@ -8,9 +8,9 @@
 // Exit 0 when the teardown ran to its end, 1 when a step failed, 2 on an invalid configuration or a held lock.
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { acquireHostLock, HostLockedError } from '../fixtures/host-lock.ts';
 import { stopEverything } from '../fixtures/host-teardown.ts';
 import { loadConfigOrExplain, type SuiteConfig } from '../lib/config.ts';
+import { acquireHostLock, HostLockedError } from '../lib/host-lock.ts';
 import { redact } from '../lib/redact.ts';
 import { observedFromAllureResults } from '../lib/report/allure-results.ts';
 import { REPO_ROOT, readCurrentControl, withStoppedControl } from '../lib/report/reporter.ts';

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Reporter, SerializedError, TestModule, TestRunEndReason } from 'vitest/node';
 import { ConfigError, loadConfig } from '../config.ts';
+import { refusedBy } from '../host-lock.ts';
 import { runFile } from '../run-files.ts';
 import { controlIdOf, type ObservedTest, plain } from './matrix.ts';
 import { recordSecretScan, type WriteReportsResult, writeReports } from './write.ts';
@@ -105,6 +106,15 @@ export default class ComplianceReporter implements Reporter {
       // The global setup already printed the invalid configuration; no phase ran, nothing to report.
       if (error instanceof ConfigError) return;
       throw error;
+    }
+    // Refused by the global setup: another run owns the host, and its reports may be these very files.
+    const owner = refusedBy();
+    if (owner) {
+      process.exitCode = 1;
+      process.stderr.write(
+        `\n[report] no reports written: the run owning the host (pid ${owner.pid}) writes its own\n`,
+      );
+      return;
     }
     const { tests, unmapped } = observedTests(testModules);
     const first = unhandledErrors[0];

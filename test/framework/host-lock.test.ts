@@ -11,7 +11,7 @@ import {
   lockFile,
   type ProcessProbe,
   procProbe,
-} from '../../fixtures/host-lock.ts';
+} from '../../lib/host-lock.ts';
 
 /** Processes as a table: PID → start ticks. */
 function probe(table: Record<number, string>): ProcessProbe {

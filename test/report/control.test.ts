@@ -27,7 +27,13 @@ const CONFIG = 'test/report/fixture-suite/vitest.config.ts';
 function scenario(name: string, reportsDir: string, env: Record<string, string> = {}): Promise<ChildRun> {
   return runVitest({
     config: CONFIG,
-    env: { FIXTURE_SCENARIO: name, SPIRE_VALIDATION_REPORTS_DIR: reportsDir, ...env },
+    // A state directory of its own: the scenarios touch no host component, so they need not own the host.
+    env: {
+      FIXTURE_SCENARIO: name,
+      SPIRE_VALIDATION_REPORTS_DIR: reportsDir,
+      SPIRE_VALIDATION_STATE_DIR: join(reportsDir, 'state'),
+      ...env,
+    },
     timeoutMs: 120_000,
   });
 }

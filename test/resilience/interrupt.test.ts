@@ -4,12 +4,13 @@
 // run (fixtures/host-snapshot.ts: processes, containers, mounts, interfaces, namespaces, iptables, sysctls, cgroups,
 // temp directories, the ledger and the lock), and an interrupted run must have written its reports with the
 // interrupted control marked and the rest "not run".
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { diffSnapshots, type HostSnapshot, snapshotHost } from '../../fixtures/host-snapshot.ts';
 import { loadConfig, type SuiteConfig } from '../../lib/config.ts';
+import { acquireHostLock } from '../../lib/host-lock.ts';
 import { REPO_ROOT, readCompliance, runVitest, scratchReports, waitForExclusiveHost } from '../report/helpers.ts';
 
 /** Resilience off: the interrupt points are all before it, and each run is shorter. */
@@ -33,6 +34,33 @@ describe('an interrupted validation tears down what it started and writes its re
     await waitForExclusiveHost();
     before = await snapshotHost(configFor(scratchReports('interrupt/before')));
   }, 16 * 60_000);
+
+  it('a second run while another owns the host is refused, names the owner, and changes nothing', async () => {
+    const reportsDir = scratchReports('interrupt/refused');
+    const config = configFor(reportsDir);
+    // This test process plays the run that owns the host.
+    const lock = acquireHostLock(config.stateDir, {
+      checkout: '/elsewhere/checkout',
+      reportsDir: '/elsewhere/reports',
+    });
+    try {
+      const run = await runVitest({
+        env: { ...RUN_ENV, SPIRE_VALIDATION_REPORTS_DIR: reportsDir },
+        timeoutMs: 120_000,
+      });
+      expect(run.code, 'the refused run fails').not.toBe(0);
+      expect(run.output).toMatch(
+        new RegExp(`Another validation run owns this host: pid ${process.pid}, .*/elsewhere/checkout`),
+      );
+      expect(existsSync(join(reportsDir, 'compliance.json')), 'the refused run writes no report').toBe(false);
+      expect(diffSnapshots(before, await snapshotHost(config)), 'the refused run changed the host').toEqual([
+        'state: + host lock: present',
+        'state: - host lock: absent',
+      ]);
+    } finally {
+      lock.release();
+    }
+  });
 
   for (const point of POINTS) {
     it(`${point.signal} during ${point.name}`, { timeout: RUN_TIMEOUT_MS + 60_000 }, async () => {
