@@ -75,6 +75,8 @@ export interface RecordedOutcome {
   /** Measured figures the control reports (e.g. time to detection and to recovery), name → value with its unit. */
   figures?: Record<string, string>;
   durationMs: number;
+  /** Of durationMs, the time spent waiting for a condition (lib/wait.ts waitFor); the rest is work. */
+  waitedMs?: number;
   finishedAt: string;
 }
 

@@ -22,8 +22,32 @@ export type ProbeResult<T> = { done: true; value: T } | { done: false; status: s
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Time spent in waitFor in this process (outermost waits only), so timings can tell waiting from working. */
+let waitedTotalMs = 0;
+let depth = 0;
+
+/** Milliseconds this process has spent waiting in waitFor so far; the difference of two readings is a span's waits. */
+export function waitedMs(): number {
+  return waitedTotalMs;
+}
+
 export async function waitFor<T>(what: string, probe: () => Promise<ProbeResult<T>>, options: WaitOptions): Promise<T> {
   const started = Date.now();
+  depth += 1;
+  try {
+    return await poll(what, probe, options, started);
+  } finally {
+    depth -= 1;
+    if (depth === 0) waitedTotalMs += Date.now() - started;
+  }
+}
+
+async function poll<T>(
+  what: string,
+  probe: () => Promise<ProbeResult<T>>,
+  options: WaitOptions,
+  started: number,
+): Promise<T> {
   const interval = options.intervalMs ?? 1000;
   const progressEvery = options.progressEveryMs ?? 5000;
   let lastProgress = started;

@@ -52,6 +52,8 @@ export interface MatrixRow {
   /** The catalogue's remediation (or the root cause's, when the health gate found one), for anything that did not pass. */
   remediation?: string;
   durationMs?: number;
+  /** Of durationMs, the time the control spent waiting for a condition (the rest is work). */
+  waitedMs?: number;
   finishedAt?: string;
 }
 
@@ -200,6 +202,7 @@ export function buildMatrix(input: MatrixInput): ComplianceMatrix {
       ...(diagnostics ? { diagnostics } : {}),
       ...(status !== 'PASS' ? { remediation } : {}),
       ...(outcome ? { durationMs: outcome.durationMs, finishedAt: outcome.finishedAt } : {}),
+      ...(outcome?.waitedMs !== undefined ? { waitedMs: outcome.waitedMs } : {}),
       ...(!outcome && test?.durationMs !== undefined ? { durationMs: test.durationMs } : {}),
     };
   });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { Ledger } from '../../fixtures/ledger.ts';
 import { isProcessAlive, stopProcess } from '../../fixtures/pids.ts';
-import { WaitAborted, WaitTimeoutError, waitFor } from '../../lib/wait.ts';
+import { WaitAborted, WaitTimeoutError, waitedMs, waitFor } from '../../lib/wait.ts';
 
 describe('waitFor', () => {
   test('returns the value once the probe is done', async () => {
@@ -56,6 +56,29 @@ test('a probe that aborts ends the wait at once with its own error', async () =>
   ).catch((caught: unknown) => caught as Error);
   expect(error).toBeInstanceOf(WaitAborted);
   expect(Date.now() - started).toBeLessThan(1000);
+});
+
+describe('waitedMs', () => {
+  test('counts the time spent in waits, a wait inside another once', async () => {
+    const before = waitedMs();
+    let outerPolls = 0;
+    await waitFor(
+      'the outer condition',
+      async () => {
+        outerPolls += 1;
+        if (outerPolls < 3) return { done: false, status: 'not yet' };
+        // A probe that waits itself: its time is already the outer wait's.
+        await waitFor('an inner condition', async () => ({ done: true, value: true }), { timeoutMs: 1000 });
+        return { done: true, value: true };
+      },
+      { timeoutMs: 5000, intervalMs: 100 },
+    );
+    const waited = waitedMs() - before;
+    expect(waited, 'two 100 ms intervals were waited').toBeGreaterThanOrEqual(190);
+    expect(waited, 'the inner wait is not counted twice').toBeLessThan(1000);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(waitedMs() - before - waited, 'time outside waits is work, not waiting').toBe(0);
+  });
 });
 
 describe('ledger', () => {
