@@ -122,8 +122,10 @@ export const DEFAULT_CONFIG: SuiteConfig = {
   },
   cluster: { provider: 'auto', kubeconfig: undefined, kubeletCa: undefined, kubeletToken: undefined },
   attestation: 'auto',
-  rotation: { x509SvidTtlSeconds: 120 },
-  resilience: { enabled: true, x509SvidTtlSeconds: 30 },
+  // SPIRE 1.13 backdates an SVID by 10 s and its agent renews it once less than about half of that lifetime is left,
+  // checking every 5 s: TTL 30 s → a new SVID about every 10-15 s, TTL 20 s → every 5-10 s.
+  rotation: { x509SvidTtlSeconds: 30 },
+  resilience: { enabled: true, x509SvidTtlSeconds: 20 },
   cacheDir: '/var/cache/spire-k8s-validation',
   stateDir: '/var/lib/spire-k8s-validation',
   reportsDir: 'reports',

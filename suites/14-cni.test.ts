@@ -22,9 +22,11 @@ control(
     // names (online hosts would pull them). A cluster the suite does not own is checked by its provider instead.
     const flannel = await provisionFlannel(run.config, log);
     await evidence('flannel-artifact.json', JSON.stringify(flannel, null, 2), 'application/json');
-    for (const image of [flannel.paths.image, flannel.paths.cniPluginImage]) {
-      if (image) await cluster.loadImage(image, log);
-    }
+    // The two images share no layer: both copies run at once (each is mostly waiting on the disk).
+    const images = [flannel.paths.image, flannel.paths.cniPluginImage].filter((image): image is string =>
+      Boolean(image),
+    );
+    await Promise.all(images.map((image) => cluster.loadImage(image, log)));
     const applied = await applyManifest(kube(run), readFileSync(FLANNEL_MANIFEST, 'utf8'));
     await evidence('applied.txt', applied.join('\n'));
     expect(

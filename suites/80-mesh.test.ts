@@ -40,8 +40,11 @@ const STRANGER_FETCH_SECONDS = 4;
 const WRONG_SERVER_PATH = 'not-the-mtls-server';
 const CLIENT_CONTAINER = 'mtls-client';
 const CLIENT_LABEL = 'mtls-demo-client';
-/** How often the client calls the server. */
-const EVERY_SECONDS = 5;
+/**
+ * How often the client calls the server: each call is a new connection, so this bounds how soon the client is seen
+ * to be served a rotated certificate (ROT-02, RES-02: a rotation every 5-10 s at TTL 20 s) or to resume (RES-03/05).
+ */
+const EVERY_SECONDS = 2;
 const REPLY_LINE = '[Client] Server Replied: Secure Hello from SPIRE Server!';
 
 control(

@@ -36,6 +36,20 @@ describe('configuration', () => {
     expect(config.cluster.provider).toBe('auto');
   });
 
+  test('the default TTLs are the shortest the validation accepts: rotations come within seconds, not minutes', () => {
+    const config = load();
+    expect(config.rotation.x509SvidTtlSeconds).toBe(30);
+    expect(config.resilience.x509SvidTtlSeconds).toBe(20);
+    expect(problemsOf({ SPIRE_VALIDATION_SVID_TTL: '29' })).toEqual([
+      expect.stringMatching(/^rotation\.x509SvidTtlSeconds: must be 30-86400 seconds/),
+    ]);
+    const short = join(cwd, 'short-resilience-ttl.json');
+    writeFileSync(short, JSON.stringify({ resilience: { x509SvidTtlSeconds: 19 } }));
+    expect(problemsOf({}, short)).toEqual([
+      expect.stringMatching(/^resilience\.x509SvidTtlSeconds: must be 20-600 seconds/),
+    ]);
+  });
+
   test('environment overrides the file, which overrides the defaults', () => {
     const file = join(cwd, 'file.json');
     writeFileSync(file, JSON.stringify({ workload: { port: 8443, namespace: 'demo' } }));
