@@ -38,6 +38,8 @@ export interface HostFacts {
   /** The OpenSSL library Node's TLS uses, and the openssl command's. */
   nodeOpenssl: string;
   opensslCommand: string;
+  /** 1-minute load average when the bench began: this host is shared. */
+  loadAverageAtStart: number;
 }
 
 export interface BenchResults {
@@ -76,7 +78,8 @@ export function markdownTable(results: BenchResults): string {
     `# Bench results (${results.generatedAt})`,
     '',
     `Host: ${host.cpus} CPU(s) — ${host.sockets} socket(s) × ${host.coresPerSocket} core(s) × ${host.threadsPerCore} ` +
-      `thread(s), ${host.cpuModel}; Node ${host.node} (OpenSSL ${host.nodeOpenssl}); ${host.opensslCommand}.`,
+      `thread(s), ${host.cpuModel}; Node ${host.node} (OpenSSL ${host.nodeOpenssl}); ${host.opensslCommand}; ` +
+      `load average ${host.loadAverageAtStart.toFixed(2)} at the start.`,
     '',
     '| metric | unit | measured | median | p95 | min | max | reference | median | p95 | min | max | ratio | target |',
     '|---|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---|',
