@@ -30,6 +30,10 @@ function wholeNumber(flag: string, text: string, min: number, max: number): numb
   return value;
 }
 
+function negotiatedText(runs: LoadRun[]): string {
+  return [...new Set(runs.map((run) => `${run.server} ${run.negotiated}`))].join(', ');
+}
+
 function failedText(runs: LoadRun[]): string {
   return ['workload server', 'openssl s_server']
     .map((server) => {
@@ -146,17 +150,20 @@ async function main(): Promise<number> {
         `${result.details.opensslArgs.join(' ')}\`, output to /dev/null. Servers pinned to CPU ` +
         `${result.details.pinning.server}, generator to CPU ${result.details.pinning.generator} (taskset). ` +
         's_server serves one connection at a time (iterative); the workload is event-driven: the CPU rows show ' +
-        `which side was the limit. Failed connections: ${failedText(result.details.runs)}.`;
+        `which side was the limit. Negotiated: ${negotiatedText(result.details.runs)}. Node's TLS uses the OpenSSL ` +
+        `it bundles (${process.versions.openssl}), the openssl command the system's library (see Host): no other ` +
+        `build is available offline. Failed connections: ${failedText(result.details.runs)}.`;
     }
     if (parts.rotation) {
       const result = await benchRotation(spire, { rotations, x509SvidTtlSeconds: rotationTtl });
       rows.push(...result.rows);
       details.rotation = result.details;
       method.rotation =
-        `Entry X.509-SVID TTL ${rotationTtl} s. SPIRE 1.13.3 accepts any TTL ≥ 1 s (0 = server default; only a ` +
-        'negative one is refused), but it backdates notBefore by 10 s and the agent renews only at its sync, about ' +
-        'every 5 s, once half the lifetime has passed: below about 6 s an SVID expires before its successor ' +
-        `arrives; ${rotationTtl} s rotates at every agent sync and never lapses. Delivery time: the bench's own ` +
+        `Entry X.509-SVID TTL ${rotationTtl} s. Per SPIRE 1.13.3's source, any TTL ≥ 1 s is accepted (0 = the ` +
+        "server's default; the datastore refuses only a negative one), but the server backdates notBefore by 10 s " +
+        'and the agent renews only at its sync, about every 5 s, once half the lifetime has passed: by that ' +
+        'arithmetic an SVID of under about 6 s expires before its successor arrives, while ' +
+        `${rotationTtl} s rotates at every agent sync and never lapses. Delivery time: the bench's own ` +
         'X509Source on the same socket; presentation time: end of the first back-to-back mTLS poll ' +
         `(workload/src/mtls.ts mtlsRequest) that got the new leaf serial (poll median ` +
         `${result.details.pollMedianMs.toFixed(1)} ms, the resolution); both on one clock in one process. ` +

@@ -202,6 +202,7 @@ function handshakeRows(runs: LoadRun[], options: HandshakeOptions): BenchRow[] {
     row('handshakes', `p99 latency of one connection, ${load}`, 'ms', ...both((run) => run.p99Ms)),
     row('handshakes', 'server CPU time per connection', 'ms', ...both((run) => run.serverCpuMsPerConnection)),
     row('handshakes', 'server CPU use during the run (100 = one CPU)', '%', ...both((run) => run.serverCpuPercent)),
+    row('handshakes', 'load generator CPU use (100 = one CPU)', '%', ...both((run) => run.generatorCpuPercent)),
   ];
 }
 
