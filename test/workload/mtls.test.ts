@@ -11,6 +11,7 @@ import {
   type PeerPolicy,
   peerSpiffeId,
   REPLY,
+  updateServerSvid,
 } from '../../workload/src/mtls.ts';
 import { parseSpiffeId } from '../../workload/src/spiffe-id.ts';
 import { createCertificate, createIntermediate, EKU, KeyUsage } from '../support/pki.ts';
@@ -243,6 +244,36 @@ describe('a trust domain is only believed with a chain that ends at its own bund
     );
     expect(log.lines.some((l) => l.includes('VERIFIED SERVER'))).toBe(false);
     expect(serverLog.lines.some((l) => l.includes('Received'))).toBe(false);
+  });
+
+  test('the server remembers a verdict per client chain only under the bundles it was given', async () => {
+    const { port, log } = await startServer({ allowTrustDomain: 'other.org' });
+    const s = servers.at(-1) as tls.Server;
+    const forged = await other.issue('/client', { issuer: td.ca, federated: [td] });
+    const genuine = await other.issue('/client', { federated: [td] });
+    keys.push(forged.fake.key, genuine.fake.key);
+    // Each chain twice: the second connection is judged from memory, with the same outcome.
+    for (let i = 0; i < 2; i++) {
+      await expect(request(port, forged).reply, 'the forged chain is refused every time').rejects.toThrow(
+        /without replying/,
+      );
+      await expect(request(port, genuine).reply, 'the genuine chain is allowed every time').resolves.toMatchObject({
+        reply: REPLY,
+      });
+    }
+    expect(log.lines.filter((l) => l.includes('does not end at the bundle')).length).toBe(2);
+
+    // A rotation whose bundles put other.org's CA under example.org only: TLS still trusts the CA, but the genuine
+    // other.org chain no longer ends at a bundle of its own trust domain, so the remembered "allowed" must not hold.
+    const rotated = await td.issue('/server', { bundle: [other.ca] });
+    keys.push(rotated.fake.key);
+    updateServerSvid(s, rotated.svid);
+    await expect(request(port, genuine).reply, 'after the rotation the genuine chain is judged again').rejects.toThrow(
+      /without replying/,
+    );
+    expect(await log.waitForLine(/for which we hold no bundle/)).toBe(
+      '[Server] ❌ REJECTED CLIENT: spiffe://other.org/client is of trust domain other.org, for which we hold no bundle',
+    );
   });
 
   test('chainEndsAtBundle follows intermediates, and only through CA certificates', async () => {

@@ -217,7 +217,7 @@ async function writeFilesAndReport(svid: X509Svid, outDir: string, log: Logger):
   log.info(`✅ SVID files written: ${files.svid}, ${files.key} (0600), ${files.bundle}`);
 }
 
-function serialOf(svid: X509Svid): string {
+export function serialOf(svid: X509Svid): string {
   return svid.chain[0]?.serialNumber.toLowerCase() ?? '';
 }
 

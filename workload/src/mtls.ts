@@ -6,7 +6,7 @@
 // for an ID of example.org); then the ID is what we authorize. Hostnames play no part (SVIDs usually carry no DNS
 // name), so the client replaces Node's hostname check. Both sides set rejectUnauthorized themselves and check
 // `socket.authorized` again, so NODE_TLS_REJECT_UNAUTHORIZED=0 in the environment cannot turn verification off.
-import { X509Certificate } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import tls from 'node:tls';
 import { certificatesToPem } from './der.ts';
@@ -33,16 +33,21 @@ export function tlsOptions(svid: X509Svid): tls.SecureContextOptions {
   };
 }
 
-/** The peer's certificates as TLS verified them, leaf first (Node links each to its issuer, up to our CA). */
-export function peerChain(certificate: tls.DetailedPeerCertificate | undefined): X509Certificate[] {
-  const chain: X509Certificate[] = [];
+/** The peer's certificates as TLS verified them, in DER, leaf first (Node links each to its issuer, up to our CA). */
+function peerDerChain(certificate: tls.DetailedPeerCertificate | undefined): Buffer[] {
+  const chain: Buffer[] = [];
   let current = certificate;
   while (current?.raw && chain.length < 16) {
-    chain.push(new X509Certificate(current.raw));
+    chain.push(current.raw);
     if (!current.issuerCertificate || current.issuerCertificate === current) break;
     current = current.issuerCertificate;
   }
   return chain;
+}
+
+/** The peer's certificates as TLS verified them, leaf first (Node links each to its issuer, up to our CA). */
+export function peerChain(certificate: tls.DetailedPeerCertificate | undefined): X509Certificate[] {
+  return peerDerChain(certificate).map((der) => new X509Certificate(der));
 }
 
 const signedBy = (certificate: X509Certificate, issuer: X509Certificate) =>
@@ -136,17 +141,15 @@ export function createMtlsServer(svid: X509Svid, { authorize, log }: MtlsServerO
     // rejectUnauthorized already ended such handshakes; checked again so that no option can make this fail open.
     const untrusted = notAuthorized(socket);
     if (untrusted) return refuse(`TLS handshake not authorized: client ${untrusted}`);
+    const certificate = socket.getPeerCertificate(true);
     let peer: SpiffeId;
     try {
-      peer = peerSpiffeId(socket.getPeerX509Certificate()?.subjectAltName);
+      peer = peerSpiffeId(certificate.subjectaltname);
     } catch (error) {
       return refuse(`no valid SPIFFE ID in its certificate: ${messageOf(error)}`);
     }
-    const mismatch = trustDomainMismatch(
-      peer,
-      peerChain(socket.getPeerCertificate(true)),
-      trustBundles(currentSvid.get(server) ?? svid),
-    );
+    const trust = serverTrust.get(server) ?? newServerTrust(svid);
+    const mismatch = chainVerdict(trust, peer, peerDerChain(certificate));
     if (mismatch) return refuse(mismatch);
     const denied = authorize(peer);
     if (denied) return refuse(denied);
@@ -175,17 +178,48 @@ export function createMtlsServer(svid: X509Svid, { authorize, log }: MtlsServerO
         : `TLS handshake failed: ${error.message}`,
     ),
   );
-  currentSvid.set(server, svid);
+  serverTrust.set(server, newServerTrust(svid));
   return server;
 }
 
-/** The SVID each server presents now: its bundles judge the clients' chains. */
-const currentSvid = new WeakMap<tls.Server, X509Svid>();
+/** What judges a server's clients now: the bundles of the SVID it presents, and the verdicts given under them. */
+interface ServerTrust {
+  bundles: TrustBundles;
+  /** trustDomainMismatch of each client chain seen, by the SHA-256 of the chain's DER certificates. */
+  verdicts: Map<string, string | undefined>;
+}
+
+const serverTrust = new WeakMap<tls.Server, ServerTrust>();
+/** Distinct client chains remembered per bundle set; past it the memory starts afresh (only speed is lost). */
+const MAX_VERDICTS = 1024;
+
+const newServerTrust = (svid: X509Svid): ServerTrust => ({ bundles: trustBundles(svid), verdicts: new Map() });
+
+/**
+ * trustDomainMismatch for a client's chain, decided once per distinct chain under the current bundles: the verdict is
+ * a function of the chain's bytes and the bundles alone (names, CA flags, signatures; TLS checks validity dates on
+ * every handshake), so a client that connects again is not parsed and signature-checked again. New bundles (a
+ * rotation) start with no verdicts.
+ */
+function chainVerdict(trust: ServerTrust, peer: SpiffeId, chain: readonly Buffer[]): string | undefined {
+  const hash = createHash('sha256');
+  for (const der of chain) hash.update(der); // DER encodes its own length: the concatenation is unambiguous
+  const key = hash.digest('base64');
+  if (trust.verdicts.has(key)) return trust.verdicts.get(key);
+  const verdict = trustDomainMismatch(
+    peer,
+    chain.map((der) => new X509Certificate(der)),
+    trust.bundles,
+  );
+  if (trust.verdicts.size >= MAX_VERDICTS) trust.verdicts.clear();
+  trust.verdicts.set(key, verdict);
+  return verdict;
+}
 
 /** Rotation: new handshakes use the new SVID and bundles; the listener and open connections are untouched. */
 export function updateServerSvid(server: tls.Server, svid: X509Svid): void {
   server.setSecureContext(tlsOptions(svid));
-  currentSvid.set(server, svid);
+  serverTrust.set(server, newServerTrust(svid));
 }
 
 export function listen(server: tls.Server, host: string, port: number): Promise<number> {
