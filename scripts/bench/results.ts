@@ -72,6 +72,20 @@ const cells = (item: Figure | undefined) =>
     ? `${item.label} (n=${item.summary.runs}) | ${[item.summary.median, item.summary.p95, item.summary.min, item.summary.max].map(figure).join(' | ')}`
     : '— | — | — | — | —';
 
+/** The table of some rows: each figure beside its reference, the ratio and the target. */
+export function tableLines(rows: readonly BenchRow[]): string[] {
+  return [
+    '| metric | unit | measured | median | p95 | min | max | reference | median | p95 | min | max | ratio | target |',
+    '|---|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---|',
+    ...rows.map(
+      (item) =>
+        `| ${item.metric} | ${item.unit} | ${cells(item.subject)} | ${cells(item.reference)} | ` +
+        `${item.ratio === undefined ? '—' : item.ratio.toFixed(2)} | ` +
+        `${item.target ? `${item.target.met ? 'met' : 'NOT met'}: ${item.target.text}` : '—'} |`,
+    ),
+  ];
+}
+
 export function markdownTable(results: BenchResults): string {
   const { host } = results;
   const lines = [
@@ -81,14 +95,7 @@ export function markdownTable(results: BenchResults): string {
       `thread(s), ${host.cpuModel}; Node ${host.node} (OpenSSL ${host.nodeOpenssl}); ${host.opensslCommand}; ` +
       `load average ${host.loadAverageAtStart.toFixed(2)} at the start.`,
     '',
-    '| metric | unit | measured | median | p95 | min | max | reference | median | p95 | min | max | ratio | target |',
-    '|---|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---|',
-    ...results.rows.map(
-      (item) =>
-        `| ${item.metric} | ${item.unit} | ${cells(item.subject)} | ${cells(item.reference)} | ` +
-        `${item.ratio === undefined ? '—' : item.ratio.toFixed(2)} | ` +
-        `${item.target ? `${item.target.met ? 'met' : 'NOT met'}: ${item.target.text}` : '—'} |`,
-    ),
+    ...tableLines(results.rows),
     '',
     'ratio = measured median / reference median. n = repeated runs in this invocation; p95 is nearest-rank.',
     '',

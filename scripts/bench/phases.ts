@@ -1,0 +1,111 @@
+// With --phases, the full validation's own wall time, as a user runs it (`npx vitest run`, binaries cached): cold
+// (no cluster, no SPIRE running) and warm (everything a KEEP=1 run left, adopted), each repeated; per phase, the
+// time of its controls split into waiting (the controls' waitedMs: time in lib/wait.ts waitFor) and work, from the
+// run's own compliance.json. The runs go to a reports directory of their own; each takes the host lock itself.
+// Order for n runs of each: n-1 cold runs without KEEP, one cold KEEP=1 run, n-1 warm KEEP=1 runs, one warm run
+// without KEEP (which stops everything): the host ends as it began.
+import { spawn } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { PHASES } from '../../lib/controls.ts';
+import type { ComplianceDocument } from '../../lib/report/write.ts';
+import { log } from './environment.ts';
+import { type BenchRow, row } from './results.ts';
+import { summarize } from './stats.ts';
+
+const REPO_ROOT = join(import.meta.dirname, '..', '..');
+const VITEST = join(REPO_ROOT, 'node_modules', 'vitest', 'vitest.mjs');
+
+export interface PhaseRun {
+  kind: 'cold' | 'warm';
+  keep: boolean;
+  exitCode: number | null;
+  wallSeconds: number;
+  result: string;
+  /** Per phase key: seconds of its controls, and of those the seconds spent waiting. */
+  phases: Record<string, { seconds: number; waitedSeconds: number }>;
+}
+
+function validate(reportsDir: string, keep: boolean): Promise<{ code: number | null; seconds: number }> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [VITEST, 'run'], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, KEEP: keep ? '1' : '0', SPIRE_VALIDATION_REPORTS_DIR: reportsDir, CI: '1' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    // The run's progress lines, thinned: one in twenty, so a long run shows it is alive.
+    let lines = 0;
+    child.stderr.on('data', (chunk: Buffer) => {
+      for (const line of chunk.toString().split('\n'))
+        if (line.startsWith('[validate') && lines++ % 20 === 0) log(line);
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, seconds: (Date.now() - started) / 1000 }));
+  });
+}
+
+function phaseTimes(reportsDir: string): PhaseRun['phases'] {
+  const doc = JSON.parse(readFileSync(join(reportsDir, 'compliance.json'), 'utf8')) as ComplianceDocument;
+  const phases: PhaseRun['phases'] = {};
+  for (const item of doc.rows) {
+    const entry = phases[item.phase] ?? { seconds: 0, waitedSeconds: 0 };
+    entry.seconds += (item.durationMs ?? 0) / 1000;
+    entry.waitedSeconds += (item.waitedMs ?? 0) / 1000;
+    phases[item.phase] = entry;
+  }
+  return phases;
+}
+
+export async function benchPhases(runs: number): Promise<{ rows: BenchRow[]; runs: PhaseRun[] }> {
+  const reportsDir = join(REPO_ROOT, 'reports', 'bench', 'validation');
+  const plan: Array<Pick<PhaseRun, 'kind' | 'keep'>> = [
+    ...Array.from({ length: runs - 1 }, () => ({ kind: 'cold' as const, keep: false })),
+    { kind: 'cold', keep: true },
+    ...Array.from({ length: runs - 1 }, () => ({ kind: 'warm' as const, keep: true })),
+    { kind: 'warm', keep: false },
+  ];
+  const done: PhaseRun[] = [];
+  for (const [index, step] of plan.entries()) {
+    rmSync(reportsDir, { recursive: true, force: true });
+    log(`validation ${index + 1}/${plan.length}: ${step.kind}, KEEP=${step.keep ? 1 : 0}`);
+    const { code, seconds } = await validate(reportsDir, step.keep);
+    const doc = JSON.parse(readFileSync(join(reportsDir, 'compliance.json'), 'utf8')) as ComplianceDocument;
+    done.push({ ...step, exitCode: code, wallSeconds: seconds, result: doc.result, phases: phaseTimes(reportsDir) });
+    log(`validation ${index + 1}/${plan.length}: ${doc.result} in ${seconds.toFixed(1)} s (exit ${code})`);
+  }
+  const rows: BenchRow[] = [];
+  for (const kind of ['warm', 'cold'] as const) {
+    const mine = done.filter((run) => run.kind === kind);
+    const target = kind === 'warm' ? 30 : 90;
+    rows.push(
+      row(
+        'phases',
+        `full validation, ${kind} (${kind === 'warm' ? 'KEEP=1 reuse' : 'binaries cached, no cluster'}), wall time`,
+        's',
+        {
+          label: `${mine.filter((run) => run.result === 'passed').length} of ${mine.length} passed`,
+          summary: summarize(mine.map((run) => run.wallSeconds)),
+        },
+        undefined,
+        (_ratio, subject) => ({ text: `≤ ${target} s (issue 14)`, met: subject.median <= target }),
+      ),
+    );
+    for (const [key, phase] of Object.entries(PHASES).sort((a, b) => a[1].order.localeCompare(b[1].order))) {
+      const seconds = mine.map((run) => run.phases[key]?.seconds ?? 0);
+      if (Math.max(...seconds) < 0.05) continue;
+      // The reference column holds the waiting part of the same time: no ratio between them.
+      rows.push({
+        ...row(
+          'phases',
+          `${kind}: phase ${phase.order} ${phase.name}`,
+          's',
+          { label: 'controls, in all', summary: summarize(seconds) },
+          { label: 'of which waiting', summary: summarize(mine.map((run) => run.phases[key]?.waitedSeconds ?? 0)) },
+        ),
+        ratio: undefined,
+      });
+    }
+  }
+  return { rows, runs: done };
+}
