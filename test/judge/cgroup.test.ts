@@ -1,8 +1,8 @@
-// The cgroup layout judge on the shapes of each combination. Sources: HYBRID_MOUNTINFO and the v1 cgroupfs lines were
-// recorded on this project's host (Debian 12, cgroup v1 hybrid, no systemd); the v2 lines of the simulated shapes were
-// produced here by test/spire/cgroup-v2-attestation.test.ts on the empty cgroup2 hierarchy; the others are the layouts
-// of the runtimes' documentation for Ubuntu 22.04 (v2, systemd) and Ubuntu 20.04 (v1 hybrid with systemd), written
-// out by hand with made-up IDs, since none of those hosts is reachable from here.
+// The cgroup layout judge on the shapes of each combination. HYBRID_MOUNTINFO was recorded on this project's host
+// (Debian 12, cgroup v1 hybrid, no systemd); the two simulated v2 lines are the ones test/spire/cgroup-v2-attestation
+// .test.ts produces here on the empty cgroup2 hierarchy; the rest are written by hand, with made-up IDs, in the layouts
+// the runtimes use (Docker cgroupfs: /docker/<id>; systemd: system.slice/docker-<id>.scope; the kubelet's kubepods and
+// kubepods.slice trees), since no host of those kinds is reachable from here.
 import { describe, expect, test } from 'vitest';
 import {
   type CgroupDriver,
@@ -43,7 +43,7 @@ const V1_MOUNTINFO = `25 18 0:22 / /sys/fs/cgroup ro,nosuid,nodev,noexec shared:
 
 /** /proc/<pid>/cgroup of a container's process, per combination. */
 const SHAPES: Record<string, { cgroup: string; runtime: 'docker' | 'containerd'; version: CgroupVersion }> = {
-  'v1 cgroupfs docker (this host)': {
+  "v1 cgroupfs docker (as on this project's hosts)": {
     runtime: 'docker',
     version: 'hybrid',
     cgroup: `9:name=systemd:/docker/${ID}\n4:memory:/docker/${ID}\n1:cpu:/docker/${ID}\n0::/docker/${ID}`,
@@ -59,7 +59,7 @@ const SHAPES: Record<string, { cgroup: string; runtime: 'docker' | 'containerd';
     cgroup: `0::/system.slice/docker-${ID}.scope`,
   },
   'v2 cgroupfs docker': { runtime: 'docker', version: 'v2', cgroup: `0::/docker/${ID}` },
-  'v1 cgroupfs containerd pod (this host)': {
+  "v1 cgroupfs containerd pod (as on this project's hosts)": {
     runtime: 'containerd',
     version: 'hybrid',
     cgroup: `4:memory:/kubepods/besteffort/pod${POD}/${ID}\n0::/`,
@@ -126,7 +126,7 @@ describe('what each combination configures', () => {
   const dockerPathOf = (name: string) => parseProcCgroup(SHAPES[name]?.cgroup ?? '').at(-1)?.path ?? '';
 
   test("the docker attestor: the legacy /docker/<id> matcher where Docker's cgroups are /docker/<id>", () => {
-    for (const name of ['v1 cgroupfs docker (this host)', 'v2 cgroupfs docker']) {
+    for (const name of ["v1 cgroupfs docker (as on this project's hosts)", 'v2 cgroupfs docker']) {
       expect(dockerPathOf(name), name).toBe(`/docker/${ID}`);
     }
     expect(dockerAttestorSettings('cgroupfs')).toEqual([
