@@ -23,7 +23,7 @@ import {
   unifiedMountPoint,
 } from '../../lib/cgroup.ts';
 
-const ID = 'a'.repeat(40) + '0123456789abcdef01234567';
+const ID = `${'a'.repeat(40)}0123456789abcdef01234567`;
 const POD = '5e1b7c0a-1d2f-4c3b-9a8e-7f6d5c4b3a21';
 const POD_SYSTEMD = POD.replaceAll('-', '_');
 
