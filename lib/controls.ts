@@ -236,6 +236,22 @@ const catalogue: Control[] = [
       'Stop the process holding the port (`ss -ltnp`); `pgrep -a kubelet`, `pgrep -a dockerd` find conflicting clusters.',
   },
 
+  {
+    id: 'HOST-08',
+    title: 'cgroup version and drivers recorded (Docker, kubelet, containerd agree with the host)',
+    phase: 'host',
+    severity: 'critical',
+    source: 'Step 3: the Ubuntu 22.04 host (cgroup v2, systemd); Troubleshooting Issue 5: SVID Fetch Fails',
+    requires: [],
+    providerOwned: true,
+    remediation:
+      "The SPIRE agent finds a workload's container from its cgroup, so the layout must be the one the suite configured: " +
+      'compare `grep cgroup /proc/self/mountinfo`, `cat /proc/1/comm` and `docker info --format ' +
+      "'{{.CgroupDriver}} {{.CgroupVersion}}'`. Docker's cgroup version must be the kernel's; the kubelet and containerd " +
+      'must use the same driver, systemd only where systemd is PID 1 (`cgroupDriver` in kubelet.yaml, `SystemdCgroup` ' +
+      'in containerd.toml).',
+  },
+
   // Cluster: the seed's Step 3 (complete_k8s_setup.sh) on the selected provider.
   {
     id: 'CLUSTER-01',

@@ -1,9 +1,12 @@
 // Phase 10: host preparation, the seed's complete_k8s_setup.sh as checks that fix what they may (each fix is logged
 // with the previous value). Skipped with the reason on providers that do not own the host (an existing cluster).
+import { readFileSync } from 'node:fs';
 import { expect } from 'vitest';
-import { kubeletConfiguration } from '../fixtures/cluster/configs.ts';
+import { parse as parseYaml } from 'yaml';
+import { kubeletConfiguration, renderContainerdConfig, renderKubeletConfig } from '../fixtures/cluster/configs.ts';
 import { clusterProvider, ownPids } from '../fixtures/cluster-context.ts';
 import { control } from '../fixtures/control.ts';
+import { hostCgroupMounts, kubeletCgroupDriver, readHostCgroups } from '../fixtures/host-cgroups.ts';
 import {
   checkDisk,
   checkKernelFeatures,
@@ -18,6 +21,17 @@ import {
   runningKubeletSwapSetting,
 } from '../fixtures/host-prep.ts';
 import type { RunContext } from '../fixtures/run-context.ts';
+import {
+  type CgroupDriver,
+  type ClusterDrivers,
+  cgroupDriverProblems,
+  containerdRuncDriver,
+  defaultDockerDriver,
+  describeCombination,
+  dockerAttestorSettings,
+  K8S_ATTESTOR_LOCATOR,
+  simulatedOnlyWarning,
+} from '../lib/cgroup.ts';
 
 /**
  * The failSwapOn of this run's kubelet: the running one when the cluster is already up (a kept cluster this run
@@ -36,6 +50,7 @@ async function kubeletSwap(run: RunContext): Promise<KubeletSwapSetting> {
       tlsPrivateKeyFile: '',
       podLogsDir: '',
       resolvConf: '',
+      cgroupDriver: 'cgroupfs',
     });
     return {
       source: 'the KubeletConfiguration the local cluster writes when it starts (no kubelet running yet)',
@@ -69,4 +84,63 @@ hostControl('HOST-06', () => checkDisk(realHostProbe, '/var/lib'));
 hostControl('HOST-07', async (run) => {
   const cluster = await clusterProvider(run);
   return checkPorts(realHostProbe, cluster.ports(), ownPids(run));
+});
+
+/** The drivers in the kubelet and containerd configuration files the local provider writes on this host. */
+function plannedLocalDrivers(): ClusterDrivers {
+  const cgroupDriver = kubeletCgroupDriver();
+  const empty = { containerdSocket: '', clientCaFile: '', tlsCertFile: '', tlsPrivateKeyFile: '', podLogsDir: '' };
+  const kubelet = parseYaml(renderKubeletConfig({ ...empty, resolvConf: '', cgroupDriver })) as {
+    cgroupDriver?: string;
+  };
+  const containerd = renderContainerdConfig({
+    root: '',
+    state: '',
+    socket: '',
+    runcRoot: '',
+    cniBinDir: '',
+    cniConfDir: '',
+    sandboxImage: '',
+    cgroupDriver,
+  });
+  const driver = kubelet.cgroupDriver;
+  return {
+    kubelet: driver === 'systemd' || driver === 'cgroupfs' ? (driver as CgroupDriver) : undefined,
+    containerd: containerdRuncDriver(containerd),
+  };
+}
+
+control('HOST-08', async ({ run, evidence, log }) => {
+  const cluster = await clusterProvider(run);
+  const host = await readHostCgroups();
+  const drivers = cluster.name === 'local' ? plannedLocalDrivers() : undefined;
+  const dockerDriver = host.docker?.driver ?? defaultDockerDriver(host.version, host.systemdInit);
+  const warning = simulatedOnlyWarning(host, drivers?.kubelet ?? dockerDriver);
+  if (warning) log(`WARNING: ${warning}`);
+  const problems = cgroupDriverProblems(host, drivers);
+  const mounts = hostCgroupMounts()
+    .map((mount) => `  ${mount.fsType} on ${mount.mountPoint} ${mount.controllers.join(',')}`.trimEnd())
+    .join('\n');
+  await evidence(
+    'HOST-08.txt',
+    [
+      `host: ${describeCombination(host.version, dockerDriver)} (Docker)`,
+      `cgroup mounts (/proc/self/mountinfo):\n${mounts}`,
+      `this process's cgroups (/proc/self/cgroup):\n${readFileSync('/proc/self/cgroup', 'utf8').trimEnd()}`,
+      `systemd is PID 1: ${host.systemdInit ? 'yes' : 'no'}`,
+      `docker info: ${host.docker ? `CgroupDriver ${host.docker.driver}, CgroupVersion ${host.docker.version}` : 'no answer'}`,
+      drivers
+        ? `local cluster (as it configures them here): kubelet cgroupDriver ${drivers.kubelet ?? 'not set'}, containerd ` +
+          `runc ${drivers.containerd ?? 'not set'}`
+        : `the ${cluster.name} provider configures its own kubelet and runtime`,
+      `SPIRE agent the suite starts: docker attestor [${dockerAttestorSettings(dockerDriver).join('; ')}], k8s attestor ` +
+        `[${K8S_ATTESTOR_LOCATOR}]`,
+      warning ? `simulated only: ${warning}` : "this combination is the one this project's own runs execute",
+      `problems: ${problems.length === 0 ? 'none' : problems.join('; ')}`,
+    ].join('\n\n'),
+  );
+  expect(
+    problems,
+    `the runtimes' cgroup settings must agree with this ${host.version} host: ${problems.join('; ')}`,
+  ).toEqual([]);
 });

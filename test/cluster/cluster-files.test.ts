@@ -116,6 +116,7 @@ describe('node configuration files', () => {
       cniConfDir: '/etc/cni/net.d',
       sandboxImage: 'registry.k8s.io/pause:3.6',
       restrictOomScoreAdj: true,
+      cgroupDriver: 'cgroupfs',
     });
     expect(toml).toContain('root = "/var/lib/x/cluster/containerd"');
     expect(toml).toContain('state = "/run/x/cluster/containerd"');
@@ -133,6 +134,30 @@ describe('node configuration files', () => {
     expect(settings).not.toContain('/run/docker');
   });
 
+  test('the systemd driver (hosts with systemd as init) reaches runc and the kubelet alike', () => {
+    const toml = renderContainerdConfig({
+      root: '/r',
+      state: '/s',
+      socket: '/c.sock',
+      runcRoot: '/runc',
+      cniBinDir: '/bin',
+      cniConfDir: '/conf',
+      sandboxImage: 'pause',
+      cgroupDriver: 'systemd',
+    });
+    expect(toml, 'runc must use systemd when the kubelet does').toContain('SystemdCgroup = true');
+    const kubelet = kubeletConfiguration({
+      containerdSocket: '/c.sock',
+      clientCaFile: '/ca',
+      tlsCertFile: '/c',
+      tlsPrivateKeyFile: '/k',
+      podLogsDir: '/logs',
+      resolvConf: '/r',
+      cgroupDriver: 'systemd',
+    });
+    expect(kubelet.cgroupDriver, "the kubelet's driver must be runc's").toBe('systemd');
+  });
+
   test('kubelet: cgroupfs, swap allowed, webhook authn/authz, x509 client CA, no image GC, no read-only port', () => {
     const config = kubeletConfiguration({
       containerdSocket: layout.containerdSocket,
@@ -141,6 +166,7 @@ describe('node configuration files', () => {
       tlsPrivateKeyFile: '/pki/kubelet.key',
       podLogsDir: layout.podLogsDir,
       resolvConf: '/cfg/resolv.conf',
+      cgroupDriver: 'cgroupfs',
     });
     expect(config).toMatchObject({
       kind: 'KubeletConfiguration',
@@ -223,6 +249,7 @@ describe('node configuration files', () => {
       tlsPrivateKeyFile: '/k',
       podLogsDir: '/logs',
       resolvConf: '/r',
+      cgroupDriver: 'cgroupfs',
     });
     expect(parse(text)).toMatchObject({
       apiVersion: 'kubelet.config.k8s.io/v1beta1',

@@ -13,7 +13,7 @@ const verified: KubeletAccess = {
 };
 
 function rendered(kubelet?: KubeletAccess): string {
-  return agentConfig(loadConfig({ env: {} }), '/data', '/bundle.pem', kubelet);
+  return agentConfig(loadConfig({ env: {} }), '/data', '/bundle.pem', { kubelet, dockerDriver: 'cgroupfs' });
 }
 
 describe('k8s workload attestor: what the agent is given is what the judge reads', () => {
