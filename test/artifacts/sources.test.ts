@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { goEnv, goToolchain, proxyOnly } from '../../fixtures/artifacts/go.ts';
+import { buildBatches, goEnv, goToolchain, proxyOnly } from '../../fixtures/artifacts/go.ts';
 import {
   ArtifactError,
   artifactsReportFile,
@@ -20,7 +20,8 @@ import {
   stagingVersion,
   versionLdflags,
 } from '../../fixtures/artifacts/kubernetes.ts';
-import { resolveComponent, SourceUnavailable } from '../../fixtures/artifacts/resolve.ts';
+import { resolveComponent, SourceUnavailable, shareInFlight } from '../../fixtures/artifacts/resolve.ts';
+import type { ArtifactRecord } from '../../fixtures/artifacts/types.ts';
 import { loadConfig } from '../../lib/config.ts';
 import { closedPort, fakeBinary, removeTempDirs, tempConfig, tempDir } from './helpers.ts';
 
@@ -154,6 +155,54 @@ describe('SPIRE source order', () => {
     const go = { go: '/usr/local/go/bin/go', version: '1.26.8' };
     expect(goEnv({ ...tempConfig(), offline: true }, go, false).GOPROXY).not.toContain('direct');
     expect(goEnv(tempConfig(), go, false).GOPROXY).toBeUndefined();
+  });
+});
+
+describe('go builds and background provisioning', () => {
+  test('binaries named like their packages are built by one go build; the others alone', () => {
+    expect(
+      buildBatches({
+        'kube-apiserver': 'k8s.io/kubernetes/cmd/kube-apiserver',
+        kubelet: 'k8s.io/kubernetes/cmd/kubelet',
+        flanneld: 'github.com/flannel-io/flannel',
+      }),
+    ).toEqual([
+      [
+        ['kube-apiserver', 'k8s.io/kubernetes/cmd/kube-apiserver'],
+        ['kubelet', 'k8s.io/kubernetes/cmd/kubelet'],
+      ],
+      [['flanneld', 'github.com/flannel-io/flannel']],
+    ]);
+    expect(buildBatches({ flannel: 'github.com/containernetworking/plugins/plugins/meta/flannel' })).toHaveLength(1);
+    expect(buildBatches({})).toEqual([]);
+  });
+
+  test('a caller arriving while a component is provisioned waits for that run; once settled, the next starts anew', async () => {
+    let runs = 0;
+    let finish: () => void = () => {};
+    const resolve = () =>
+      new Promise<ArtifactRecord>((done) => {
+        runs += 1;
+        finish = () => done({ component: 'x', version: String(runs), source: 'cache', paths: {}, seconds: 0 });
+      });
+    const lines: string[] = [];
+    const first = shareInFlight('x /cache', (line) => lines.push(line), resolve);
+    const second = shareInFlight('x /cache', (line) => lines.push(line), resolve);
+    expect(second).toBe(first);
+    expect(lines.join('\n')).toContain('already being provisioned');
+    finish();
+    expect((await second).version).toBe('1');
+    const third = shareInFlight('x /cache', () => {}, resolve);
+    finish();
+    expect((await third).version).toBe('2');
+    // A failure reaches every waiting caller and is not kept either.
+    const failing = shareInFlight(
+      'y /cache',
+      () => {},
+      () => Promise.reject(new Error('build failed')),
+    );
+    await expect(shareInFlight('y /cache', () => {}, resolve)).rejects.toThrow('build failed');
+    await expect(failing).rejects.toThrow('build failed');
   });
 });
 
