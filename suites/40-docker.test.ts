@@ -16,6 +16,8 @@ import { judgeServedSvid, judgeSvidFiles } from '../fixtures/svid-files.ts';
 import {
   adoptOrStartWorkloadContainer,
   buildWorkloadImage,
+  CONTEXT_LABEL,
+  inspectImage,
   runOneShot,
   SVID_DIR,
   type WorkloadContainer,
@@ -83,6 +85,13 @@ control('DOCKER-01', async ({ run, evidence, log, need, provide }) => {
   expect(build.imageId, `expected docker build to produce an image id; it reported "${build.imageId}"`).toMatch(
     /^sha256:[0-9a-f]{64}$/,
   );
+  // Built now or reused, the tagged image must say it comes from workload/ as it is now.
+  const tagged = await inspectImage(build.image);
+  expect(
+    tagged,
+    `expected ${build.image} to be ${build.imageId} labelled ${CONTEXT_LABEL}=${build.fingerprint} (the fingerprint ` +
+      `of workload/ now); Docker has ${tagged ? `${tagged.id} labelled "${tagged.context}"` : 'no such image'}`,
+  ).toEqual({ id: build.imageId, context: build.fingerprint });
 });
 
 control('DOCKER-02', async ({ run, evidence, log, need, provide }) => {
