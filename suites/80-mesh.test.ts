@@ -238,6 +238,7 @@ control(
       }),
       150_000,
       log,
+      run.finishLater,
     );
     const text = await serverLogUntil(
       context,
@@ -291,6 +292,7 @@ async function strangerGetsNoIdentity(
     }),
     (STRANGER_FETCH_SECONDS + 120) * 1000,
     log,
+    run.finishLater,
   );
   const uid = stranger.pod.metadata?.uid ?? '';
   const refusals = agentLogFile ? noIdentityIssuedLines(readFileSync(agentLogFile, 'utf8'), uid) : [];
@@ -341,12 +343,17 @@ control(
   async (context) => {
     const { run, log, need } = context;
     // The workload's labels and container name, in a namespace of the suite's own, deleted even when this fails.
-    await inOwnNamespace(kube(run), STRANGER_NAMESPACE, log, () =>
-      strangerGetsNoIdentity(
-        context,
-        { namespace: STRANGER_NAMESPACE, label: podLabel(run.config) },
-        need('spireAgent').logFile,
-      ),
+    await inOwnNamespace(
+      kube(run),
+      STRANGER_NAMESPACE,
+      log,
+      () =>
+        strangerGetsNoIdentity(
+          context,
+          { namespace: STRANGER_NAMESPACE, label: podLabel(run.config) },
+          need('spireAgent').logFile,
+        ),
+      run.finishLater,
     );
   },
   6 * 60_000,
@@ -398,6 +405,7 @@ control(
       }),
       150_000,
       log,
+      run.finishLater,
     );
     const server = await serverLog(context);
     const refusal = `server is ${serverId}, expected ${wrongId}`;
