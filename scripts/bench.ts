@@ -8,7 +8,7 @@
 //     (scripts/bench/rotation.ts);
 //   - with --cluster, "Cluster Startup: 2-3 minutes": the local cluster's cold start against a KEEP reuse;
 //   - with --phases [--phase-runs 3], the full validation's wall time cold and warm, per phase with waits separated
-//     from work (scripts/bench/phases.ts).
+//     from work (scripts/bench/phases.ts); with --empty-cache, one validation from an empty cache, the same way.
 // Without --fetch, --handshakes, --rotation or --phases all three identity parts run; --cluster adds the cluster part.
 // --update-readme writes each measured part's table into README.md (between its bench markers).
 // SPIRE is started from the provisioned binaries in a scratch directory (sockets of its own) and stopped at the end.
@@ -21,7 +21,7 @@ import { type Acquired, acquireHostLock, HostLockedError } from '../lib/host-loc
 import { benchCluster } from './bench/cluster.ts';
 import { log, withBenchSpire } from './bench/environment.ts';
 import { benchHandshakes, type LoadRun } from './bench/handshakes.ts';
-import { benchPhases } from './bench/phases.ts';
+import { benchEmptyCache, benchPhases } from './bench/phases.ts';
 import { updateReadme } from './bench/readme.ts';
 import { type BenchResults, type BenchRow, type HostFacts, markdownTable, writeResults } from './bench/results.ts';
 import { benchRotation } from './bench/rotation.ts';
@@ -94,6 +94,7 @@ async function main(): Promise<number> {
       rotation: { type: 'boolean', default: false },
       cluster: { type: 'boolean', default: false },
       phases: { type: 'boolean', default: false },
+      'empty-cache': { type: 'boolean', default: false },
       'phase-runs': { type: 'string', default: '3' },
       'update-readme': { type: 'boolean', default: false },
       'in-flight': { type: 'string', default: '8' },
@@ -116,7 +117,7 @@ async function main(): Promise<number> {
     console.error((error as Error).message);
     return 2;
   }
-  const chosen = values.fetch || values.handshakes || values.rotation || values.phases;
+  const chosen = values.fetch || values.handshakes || values.rotation || values.phases || values['empty-cache'];
   const parts = {
     fetch: values.fetch || !chosen,
     handshakes: values.handshakes || !chosen,
@@ -200,6 +201,16 @@ async function main(): Promise<number> {
       'binaries cached): cold = no cluster and no SPIRE running; warm = adopting what a KEEP=1 run left. Per phase: ' +
       "the time of its controls from the run's compliance.json, and of it the time spent waiting for a condition " +
       '(lib/wait.ts waitFor); the rest is work. The wall time includes vitest start-up and the teardown.';
+  }
+  if (values['empty-cache']) {
+    const result = await benchEmptyCache();
+    rows.push(...result.rows);
+    details.emptyCache = result.runs;
+    method['empty-cache'] =
+      'One full validation (`npx vitest run`, default settings) with SPIRE_VALIDATION_CACHE set to a new empty ' +
+      'directory: SPIRE, Kubernetes and Flannel built from the Go module proxy with empty Go module and build ' +
+      "caches, the root file systems debootstrapped. Kept from this host: the Node runtime and Docker's images. " +
+      'Per phase as for --phases.';
   }
   const results: BenchResults = {
     generatedAt: new Date().toISOString(),
