@@ -7,8 +7,8 @@
 //   - rotation propagation: a new X.509-SVID on the Workload API stream until the server presents it
 //     (scripts/bench/rotation.ts);
 //   - with --cluster, "Cluster Startup: 2-3 minutes": the local cluster's cold start against a KEEP reuse;
-//   - with --phases [--phase-runs 3], the full validation's wall time cold and warm, per phase with waits separated
-//     from work (scripts/bench/phases.ts); with --empty-cache, one validation from an empty cache, the same way.
+//   - with --phases [--phase-runs 3] [--profiles default,no-resilience], the full validation's wall time cold and
+//     warm, per phase with waits separated from work (scripts/bench/phases.ts); with --empty-cache, one validation from an empty cache, the same way.
 // Without --fetch, --handshakes, --rotation or --phases all three identity parts run; --cluster adds the cluster part.
 // --update-readme writes each measured part's table into README.md (between its bench markers).
 // SPIRE is started from the provisioned binaries in a scratch directory (sockets of its own) and stopped at the end.
@@ -21,7 +21,7 @@ import { type Acquired, acquireHostLock, HostLockedError } from '../lib/host-loc
 import { benchCluster } from './bench/cluster.ts';
 import { log, withBenchSpire } from './bench/environment.ts';
 import { benchHandshakes, type LoadRun } from './bench/handshakes.ts';
-import { benchEmptyCache, benchPhases } from './bench/phases.ts';
+import { benchEmptyCache, benchPhases, PROFILES, type ProfileName } from './bench/phases.ts';
 import { updateReadme } from './bench/readme.ts';
 import { type BenchResults, type BenchRow, type HostFacts, markdownTable, writeResults } from './bench/results.ts';
 import { benchRotation } from './bench/rotation.ts';
@@ -95,6 +95,7 @@ async function main(): Promise<number> {
       cluster: { type: 'boolean', default: false },
       phases: { type: 'boolean', default: false },
       'empty-cache': { type: 'boolean', default: false },
+      profiles: { type: 'string', default: 'default' },
       'phase-runs': { type: 'string', default: '3' },
       'update-readme': { type: 'boolean', default: false },
       'in-flight': { type: 'string', default: '8' },
@@ -107,12 +108,18 @@ async function main(): Promise<number> {
   let handshakeSeconds: number;
   let rotationTtl: number;
   let phaseRuns: number;
+  let profiles: ProfileName[];
   try {
     phaseRuns = wholeNumber('phase-runs', values['phase-runs'], 1, 20);
     runs = wholeNumber('runs', values.runs, 1, 200);
     inFlight = wholeNumber('in-flight', values['in-flight'], 4, 256);
     handshakeSeconds = wholeNumber('handshake-seconds', values['handshake-seconds'], 1, 60);
     rotationTtl = wholeNumber('rotation-ttl', values['rotation-ttl'], 1, 3600);
+    profiles = values.profiles.split(',').map((name) => {
+      if (!(name in PROFILES))
+        throw new Error(`--profiles: unknown profile ${name}; known: ${Object.keys(PROFILES).join(', ')}`);
+      return name as ProfileName;
+    });
   } catch (error) {
     console.error((error as Error).message);
     return 2;
@@ -193,14 +200,15 @@ async function main(): Promise<number> {
     lock?.release();
   }
   if (values.phases) {
-    const result = await benchPhases(phaseRuns);
+    const result = await benchPhases(phaseRuns, profiles);
     rows.push(...result.rows);
     details.phases = result.runs;
     method.phases =
       `${phaseRuns} cold and ${phaseRuns} warm runs of the full validation (\`npx vitest run\`, default settings, ` +
       'binaries cached): cold = no cluster and no SPIRE running; warm = adopting what a KEEP=1 run left. Per phase: ' +
       "the time of its controls from the run's compliance.json, and of it the time spent waiting for a condition " +
-      '(lib/wait.ts waitFor); the rest is work. The wall time includes vitest start-up and the teardown.';
+      '(lib/wait.ts waitFor); the rest is work. The wall time includes vitest start-up and the teardown. ' +
+      `Profiles: ${profiles.join(', ')} (the others than default: wall times only).`;
   }
   if (values['empty-cache']) {
     const result = await benchEmptyCache();

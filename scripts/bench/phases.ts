@@ -18,6 +18,7 @@ const VITEST = join(REPO_ROOT, 'node_modules', 'vitest', 'vitest.mjs');
 
 export interface PhaseRun {
   kind: 'cold' | 'warm' | 'empty';
+  profile: string;
   keep: boolean;
   exitCode: number | null;
   wallSeconds: number;
@@ -61,7 +62,17 @@ function phaseTimes(reportsDir: string): PhaseRun['phases'] {
   return phases;
 }
 
-export async function benchPhases(runs: number): Promise<{ rows: BenchRow[]; runs: PhaseRun[] }> {
+/** Settings profiles the phases part can run besides the default one (their wall times only). */
+export const PROFILES = {
+  default: { env: {}, label: '' },
+  'no-resilience': { env: { SPIRE_VALIDATION_RESILIENCE: 'false' }, label: ', resilience phase off' },
+} as const;
+export type ProfileName = keyof typeof PROFILES;
+
+export async function benchPhases(
+  runs: number,
+  profiles: ProfileName[] = ['default'],
+): Promise<{ rows: BenchRow[]; runs: PhaseRun[] }> {
   const reportsDir = join(REPO_ROOT, 'reports', 'bench', 'validation');
   const plan: Array<Pick<PhaseRun, 'kind' | 'keep'>> = [
     ...Array.from({ length: runs - 1 }, () => ({ kind: 'cold' as const, keep: false })),
@@ -69,16 +80,34 @@ export async function benchPhases(runs: number): Promise<{ rows: BenchRow[]; run
     ...Array.from({ length: runs - 1 }, () => ({ kind: 'warm' as const, keep: true })),
     { kind: 'warm', keep: false },
   ];
-  const done: PhaseRun[] = [];
-  for (const [index, step] of plan.entries()) {
-    rmSync(reportsDir, { recursive: true, force: true });
-    log(`validation ${index + 1}/${plan.length}: ${step.kind}, KEEP=${step.keep ? 1 : 0}`);
-    const { code, seconds } = await validate(reportsDir, step.keep);
-    const doc = JSON.parse(readFileSync(join(reportsDir, 'compliance.json'), 'utf8')) as ComplianceDocument;
-    done.push({ ...step, exitCode: code, wallSeconds: seconds, result: doc.result, phases: phaseTimes(reportsDir) });
-    log(`validation ${index + 1}/${plan.length}: ${doc.result} in ${seconds.toFixed(1)} s (exit ${code})`);
+  const rows: BenchRow[] = [];
+  const all: PhaseRun[] = [];
+  for (const profile of profiles) {
+    const { env, label } = PROFILES[profile];
+    const done: PhaseRun[] = [];
+    for (const [index, step] of plan.entries()) {
+      rmSync(reportsDir, { recursive: true, force: true });
+      log(`validation ${index + 1}/${plan.length} (${profile}): ${step.kind}, KEEP=${step.keep ? 1 : 0}`);
+      const { code, seconds } = await validate(reportsDir, step.keep, env);
+      const doc = JSON.parse(readFileSync(join(reportsDir, 'compliance.json'), 'utf8')) as ComplianceDocument;
+      done.push({
+        ...step,
+        profile,
+        exitCode: code,
+        wallSeconds: seconds,
+        result: doc.result,
+        phases: phaseTimes(reportsDir),
+      });
+      log(
+        `validation ${index + 1}/${plan.length} (${profile}): ${doc.result} in ${seconds.toFixed(1)} s (exit ${code})`,
+      );
+    }
+    const mine = [...kindRows('phases', 'warm', done, label), ...kindRows('phases', 'cold', done, label)];
+    // The other profiles: their wall times only, under the default profile's per-phase table.
+    rows.push(...(profile === 'default' ? mine : mine.filter((item) => item.metric.includes('wall time'))));
+    all.push(...done);
   }
-  return { rows: [...kindRows('phases', 'warm', done), ...kindRows('phases', 'cold', done)], runs: done };
+  return { rows, runs: all };
 }
 
 const KINDS = {
@@ -88,13 +117,13 @@ const KINDS = {
 } as const;
 
 /** The wall-time row of one kind of run (against its issue-14 target), then one row per phase. */
-function kindRows(part: string, kind: PhaseRun['kind'], done: PhaseRun[]): BenchRow[] {
+function kindRows(part: string, kind: PhaseRun['kind'], done: PhaseRun[], profileLabel = ''): BenchRow[] {
   const mine = done.filter((run) => run.kind === kind);
   const { what, target } = KINDS[kind];
   const rows: BenchRow[] = [
     row(
       part,
-      `full validation, ${kind} (${what}), wall time`,
+      `full validation, ${kind} (${what})${profileLabel}, wall time`,
       's',
       {
         label: `${mine.filter((run) => run.result === 'passed').length} of ${mine.length} passed`,
@@ -139,6 +168,7 @@ export async function benchEmptyCache(): Promise<{ rows: BenchRow[]; runs: Phase
     const doc = JSON.parse(readFileSync(join(reportsDir, 'compliance.json'), 'utf8')) as ComplianceDocument;
     const run: PhaseRun = {
       kind: 'empty',
+      profile: 'default',
       keep: false,
       exitCode: code,
       wallSeconds: seconds,
