@@ -16,10 +16,12 @@ import {
   configKey,
   downloadUpstream,
   generateWrapperGoMod,
+  kubernetesCached,
   parseUpstreamGoMod,
   stagingVersion,
   versionLdflags,
 } from '../../fixtures/artifacts/kubernetes.ts';
+import { prefetchLaterArtifacts } from '../../fixtures/artifacts/prefetch.ts';
 import { resolveComponent, SourceUnavailable, shareInFlight } from '../../fixtures/artifacts/resolve.ts';
 import type { ArtifactRecord } from '../../fixtures/artifacts/types.ts';
 import { loadConfig } from '../../lib/config.ts';
@@ -319,4 +321,20 @@ test('image names are normalised like containerd and the kubelet do', () => {
   expect(normalizeImageRef('node:24-bookworm-slim')).toBe('docker.io/library/node:24-bookworm-slim');
   expect(normalizeImageRef('busybox')).toBe('docker.io/library/busybox:latest');
   expect(normalizeImageRef('localhost:5000/x')).toBe('localhost:5000/x:latest');
+});
+
+describe('background provisioning of Kubernetes (fixtures/artifacts/prefetch.ts)', () => {
+  test('builds in the background only with 4 or more cores; checks cached binaries on any host', async () => {
+    const config = { ...tempConfig(), offline: true };
+    const lines: string[] = [];
+    prefetchLaterArtifacts(config, (line) => lines.push(line), 2);
+    expect(kubernetesCached(config)).toBe(false);
+    expect(lines, 'nothing cached, 2 cores: nothing starts').toEqual([]);
+    prefetchLaterArtifacts(
+      { ...config, cluster: { ...config.cluster, provider: 'existing' } },
+      (l) => lines.push(l),
+      8,
+    );
+    expect(lines, 'an existing cluster needs no Kubernetes binaries').toEqual([]);
+  });
 });
