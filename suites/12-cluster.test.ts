@@ -21,20 +21,13 @@ import { LocalProvider } from '../fixtures/cluster/local.ts';
 import { pkiFiles } from '../fixtures/cluster/pki.ts';
 import { clusterProvider, kube, ownPids } from '../fixtures/cluster-context.ts';
 import { control } from '../fixtures/control.ts';
-import { isProcessAlive } from '../fixtures/pids.ts';
+import { foreignClusterProcesses, isProcessAlive } from '../fixtures/pids.ts';
 import type { RunContext } from '../fixtures/run-context.ts';
 
 /** Other clusters' processes in the way: kube components running that this run (or a KEEP=1 run) did not start. */
-async function foreignKubeProcesses(ownPids: Set<number>): Promise<string[]> {
-  const found = await execa('pgrep', ['-a', '-f', '(^|/)(kubelet|kube-apiserver|etcd) '], { reject: false });
-  return found.stdout
-    .split('\n')
-    .filter(Boolean)
-    .filter((line) => !ownPids.has(Number(line.split(' ')[0])));
-}
-
 control('CLUSTER-01', async ({ run, evidence }) => {
-  const foreign = await foreignKubeProcesses(ownPids(run));
+  const found = await execa('pgrep', ['-a', '-f', '(^|/)(kubelet|kube-apiserver|etcd)( |$)'], { reject: false });
+  const foreign = foreignClusterProcesses(found.stdout.split('\n').filter(Boolean), ownPids(run));
   await evidence('foreign-cluster-processes.txt', foreign.join('\n') || '(none)');
   expect(foreign, 'another cluster is running on this host').toEqual([]);
 });
