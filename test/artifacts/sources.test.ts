@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { buildBatches, goEnv, goToolchain, proxyOnly } from '../../fixtures/artifacts/go.ts';
+import { goEnv, goToolchain, proxyOnly } from '../../fixtures/artifacts/go.ts';
 import {
   ArtifactError,
   artifactsReportFile,
@@ -160,25 +160,7 @@ describe('SPIRE source order', () => {
   });
 });
 
-describe('go builds and background provisioning', () => {
-  test('binaries named like their packages are built by one go build; the others alone', () => {
-    expect(
-      buildBatches({
-        'kube-apiserver': 'k8s.io/kubernetes/cmd/kube-apiserver',
-        kubelet: 'k8s.io/kubernetes/cmd/kubelet',
-        flanneld: 'github.com/flannel-io/flannel',
-      }),
-    ).toEqual([
-      [
-        ['kube-apiserver', 'k8s.io/kubernetes/cmd/kube-apiserver'],
-        ['kubelet', 'k8s.io/kubernetes/cmd/kubelet'],
-      ],
-      [['flanneld', 'github.com/flannel-io/flannel']],
-    ]);
-    expect(buildBatches({ flannel: 'github.com/containernetworking/plugins/plugins/meta/flannel' })).toHaveLength(1);
-    expect(buildBatches({})).toEqual([]);
-  });
-
+describe('background provisioning', () => {
   test('a caller arriving while a component is provisioned waits for that run; once settled, the next starts anew', async () => {
     let runs = 0;
     let finish: () => void = () => {};
