@@ -524,7 +524,7 @@ const catalogue: Control[] = [
   // Docker: the seed's working Docker demonstration, which Phase 3 migrates to Kubernetes.
   {
     id: 'DOCKER-01',
-    title: 'Docker image built (mtls-demo-image:latest)',
+    title: 'Docker image built from workload/ as it is now (mtls-demo-image:latest; reused when unchanged)',
     phase: 'docker',
     severity: 'blocker',
     source: 'Step 2: Build the Docker Image',
