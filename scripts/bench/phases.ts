@@ -113,7 +113,7 @@ export async function benchPhases(
 const KINDS = {
   warm: { what: 'KEEP=1 reuse', target: 30 },
   cold: { what: 'binaries cached, no cluster', target: 90 },
-  empty: { what: 'from an empty cache: SPIRE, Kubernetes, Flannel and the images built', target: 600 },
+  empty: { what: 'empty cache: SPIRE and Kubernetes built from the Go module proxy', target: 600 },
 } as const;
 
 /** The wall-time row of one kind of run (against its issue-14 target), then one row per phase. */
