@@ -152,10 +152,10 @@ function kindRows(part: string, kind: PhaseRun['kind'], done: PhaseRun[], profil
 }
 
 /**
- * With --empty-cache: one full validation with a new, empty cache directory (SPIRE_VALIDATION_CACHE), so SPIRE,
- * Kubernetes, Flannel and the images are built as on a new runner (their Go module and build caches live there too).
- * What a new runner also lacks and this one keeps: the Node runtime the README's first command installs, and the
- * Docker images of earlier runs (Flannel's images and the base image are reused from Docker where present). The
+ * With --empty-cache: one full validation with a new, empty cache directory (SPIRE_VALIDATION_CACHE), so SPIRE and
+ * Kubernetes are built as on a new runner (their Go module and build caches live there too). What a new runner also
+ * lacks and this one keeps: the Node runtime the README's first command installs, and the Docker images of earlier
+ * runs (Flannel's images and the base image are reused from Docker where present, so they are not rebuilt). The
  * directory is deleted afterwards (several GB).
  */
 export async function benchEmptyCache(): Promise<{ rows: BenchRow[]; runs: PhaseRun[] }> {
