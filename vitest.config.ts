@@ -6,6 +6,9 @@ import { join, resolve } from 'node:path';
 import { defineConfig } from 'vitest/config';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 import { loadConfig } from './lib/config.ts';
+import { PHASES } from './lib/controls.ts';
+import { verdictPlugin } from './lib/report/verdict-plugin.ts';
+import { phaseSelection } from './lib/selection.ts';
 
 /** Runs suites/NN-*.test.ts strictly by file name; the default sequencer reorders by past failures and duration. */
 class ByFileName extends BaseSequencer {
@@ -23,9 +26,28 @@ function reportsDir(): string {
   }
 }
 
+/**
+ * The phase files the run loads: all of them, or those of the phase selection (`phases`, `until`). The controls of
+ * the others are in the matrix as "not selected". An invalid configuration loads them all; the global setup stops it.
+ */
+function suiteFiles(): string[] {
+  try {
+    const selection = phaseSelection(loadConfig());
+    if (selection.all) return ['suites/**/*.test.ts'];
+    return selection.phases.map((phase) => `suites/${PHASES[phase].order}-*.test.ts`);
+  } catch {
+    return ['suites/**/*.test.ts'];
+  }
+}
+
+const allureResults = join(reportsDir(), 'allure-results');
+
 export default defineConfig({
+  // Whatever --reporter the user passes, the compliance reporter (matrix, JUnit, Allure, secret scan, exit status)
+  // still runs, after allure-vitest.
+  plugins: [verdictPlugin(allureResults)],
   test: {
-    include: ['suites/**/*.test.ts'],
+    include: suiteFiles(),
     pool: 'forks',
     isolate: false,
     fileParallelism: false,
@@ -35,11 +57,8 @@ export default defineConfig({
     testTimeout: 20 * 60_000,
     hookTimeout: 20 * 60_000,
     globalSetup: ['fixtures/global-setup.ts'],
-    // The compliance reporter (matrix, JUnit, Allure completion, HTML) must come after allure-vitest.
-    reporters: [
-      'default',
-      ['allure-vitest/reporter', { resultsDir: join(reportsDir(), 'allure-results') }],
-      './lib/report/reporter.ts',
-    ],
+    // The compliance reporter (matrix, JUnit, Allure completion, HTML) must come after allure-vitest; the plugin above
+    // keeps it so when --reporter replaces these.
+    reporters: ['default', ['allure-vitest/reporter', { resultsDir: allureResults }], './lib/report/reporter.ts'],
   },
 });

@@ -1,9 +1,11 @@
 // Whether a control can be judged, given what the run has recorded so far: pure, so the harness (fixtures/control.ts)
 // and its tests share one rule. A prerequisite that FAILed, was itself blocked, or never ran blocks the control (naming
-// the root cause, not the chain); one that only WARNed, or that the cluster provider does not own (not-applicable),
-// does not. A handle the control needs that no control provided blocks it too: it truly cannot run.
+// the root cause, not the chain); one that only WARNed, or that was not judged for a reason of its own (not applicable
+// by design, waived, or unjudged — that one is BLOCKED itself), does not. A handle the control needs that no control provided blocks it too: it truly cannot run.
 import { type Control, getControl, type HandleName, providerOf } from './controls.ts';
-import type { RecordedOutcome } from './run-files.ts';
+import type { RecordedOutcome, SkipKind } from './run-files.ts';
+
+const DOES_NOT_BLOCK: readonly SkipKind[] = ['not-applicable', 'waived', 'unjudged'];
 
 export interface Blocked {
   reason: string;
@@ -35,7 +37,8 @@ export function blockedBy(
   for (const required of control.requires) {
     const outcome = outcomes.get(required);
     if (outcome?.status === 'passed' || outcome?.status === 'warned') continue;
-    if (outcome?.status === 'skipped' && outcome.skip === 'not-applicable') continue;
+    // Not judged for a reason of its own (by design, waived, or not judged here): the dependant is still meaningful.
+    if (outcome?.status === 'skipped' && DOES_NOT_BLOCK.includes(outcome.skip ?? 'not-run')) continue;
     const chain = inherited(outcome);
     if (chain) return chain;
     return {

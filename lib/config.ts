@@ -2,17 +2,19 @@
 // variables override the file. Everything is validated before any phase touches the host.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { CONTROLS, PHASES, type PhaseKey } from './controls.ts';
+import { SEVERITY_LEVELS, type SeverityLevel } from './severity.ts';
 import { parseSpiffeId, parseTrustDomain, SpiffeIdError } from './spiffe-id.ts';
+
+export { SEVERITY_LEVELS, type SeverityLevel } from './severity.ts';
 
 export const PROVIDERS = ['auto', 'minikube', 'local', 'existing'] as const;
 export const ATTESTATION_MODES = ['auto', 'docker', 'k8s'] as const;
-export const SEVERITY_LEVELS = ['blocker', 'critical', 'normal', 'minor', 'trivial'] as const;
 /** auto: use a running SPIRE, start one when none answers; existing: only validate the SPIRE that runs, never start one. */
 export const SPIRE_MODES = ['auto', 'existing'] as const;
 
 export type Provider = (typeof PROVIDERS)[number];
 export type AttestationMode = (typeof ATTESTATION_MODES)[number];
-export type SeverityLevel = (typeof SEVERITY_LEVELS)[number];
 export type SpireMode = (typeof SPIRE_MODES)[number];
 
 export interface SuiteConfig {
@@ -89,6 +91,18 @@ export interface SuiteConfig {
   offline: boolean;
   /** Fail the run when a control of this severity or worse fails. */
   failOnSeverity: SeverityLevel;
+  /**
+   * Controls the user accepts not to have judged, each with the reason the report prints (an unknown id or an empty
+   * reason is rejected at load). `resilience.enabled=false` adds a waiver for each control of the resilience phase.
+   */
+  waivers: Waiver[];
+  /**
+   * Phase selection: run only these phases (by order, "70", or key, "pod"); empty = every phase. The phases whose
+   * controls the selected ones require are added, and said so. The controls left out are "not selected".
+   */
+  phases: string[];
+  /** Phase selection: run the phases up to and including this one (order or key); combined with `phases`. */
+  until: string | undefined;
   timeouts: {
     spireReadySeconds: number;
     svidFetchSeconds: number;
@@ -98,6 +112,13 @@ export interface SuiteConfig {
   };
   /** Explicit paths that win over every other source of a component (issue: artifact layer, source 1). */
   artifacts: Record<string, string>;
+}
+
+export interface Waiver {
+  id: string;
+  reason: string;
+  /** Where it came from: the configuration file or environment (`waivers`), or a setting that implies it. */
+  source: string;
 }
 
 export const DEFAULT_CONFIG: SuiteConfig = {
@@ -132,6 +153,9 @@ export const DEFAULT_CONFIG: SuiteConfig = {
   keep: false,
   offline: false,
   failOnSeverity: 'critical',
+  waivers: [],
+  phases: [],
+  until: undefined,
   timeouts: {
     spireReadySeconds: 60,
     svidFetchSeconds: 60,
@@ -171,6 +195,11 @@ export const ENV_OVERRIDES: Record<string, string> = {
   SPIRE_VALIDATION_STATE_DIR: 'stateDir',
   SPIRE_VALIDATION_REPORTS_DIR: 'reportsDir',
   SPIRE_VALIDATION_FAIL_ON: 'failOnSeverity',
+  /** `ID=reason`, several separated by `;` (see parseWaiverList). */
+  SPIRE_VALIDATION_WAIVERS: 'waivers',
+  /** Comma-separated phase orders or keys. */
+  SPIRE_VALIDATION_PHASES: 'phases',
+  SPIRE_VALIDATION_UNTIL: 'until',
   KEEP: 'keep',
   SPIRE_VALIDATION_OFFLINE: 'offline',
 };
@@ -473,7 +502,12 @@ export function loadConfig(options: LoadOptions = {}): SuiteConfig {
   }
   for (const [variable, field] of Object.entries(ENV_OVERRIDES)) {
     const raw = env[variable];
-    if (raw !== undefined) setPath(merged, field, fromEnv(raw, getPath(merged, field)));
+    if (raw === undefined) continue;
+    const value =
+      field === 'waivers'
+        ? parseWaiverList(raw, `environment ${variable}`, problems)
+        : fromEnv(raw, getPath(merged, field));
+    setPath(merged, field, value);
   }
   const config = merged as unknown as SuiteConfig;
   // The workload ID follows a changed trust domain unless it was set explicitly.
@@ -496,8 +530,87 @@ export function loadConfig(options: LoadOptions = {}): SuiteConfig {
     config.reportsDir = resolve(cwd, config.reportsDir);
   }
   problems.push(...validate(config, cwd));
+  if (Array.isArray(config.waivers))
+    config.waivers = config.waivers.map((waiver) =>
+      isObject(waiver) && waiver.source === undefined
+        ? { ...waiver, source: file ? `file ${file}` : 'configuration' }
+        : waiver,
+    );
+  problems.push(...waiverProblems(config.waivers));
+  problems.push(...selectionProblems(config));
   if (problems.length > 0) throw new ConfigError(problems, source);
+  // The resilience phase switched off is a waiver of its controls, printed as such.
+  if (config.resilience.enabled === false) {
+    for (const control of CONTROLS.filter((c) => c.phase === 'resilience')) {
+      if (config.waivers.some((waiver) => waiver.id === control.id)) continue;
+      config.waivers.push({
+        id: control.id,
+        reason: 'the resilience phase is switched off',
+        source: 'setting resilience.enabled=false',
+      });
+    }
+  }
   return config;
+}
+
+/** `ID=reason;ID=reason` (the environment's form of `waivers`); a reason may hold `=` but not `;`. */
+export function parseWaiverList(raw: string, source: string, problems: string[]): Waiver[] {
+  const waivers: Waiver[] = [];
+  for (const item of raw.split(';').map((part) => part.trim())) {
+    if (item === '') continue;
+    const at = item.indexOf('=');
+    if (at < 0) {
+      problems.push(`waivers (${source}): "${item}" must be ID=reason`);
+      continue;
+    }
+    waivers.push({ id: item.slice(0, at).trim(), reason: item.slice(at + 1).trim(), source });
+  }
+  return waivers;
+}
+
+/** Every waiver names a catalogue control once and says why; nothing else is accepted. */
+function waiverProblems(waivers: unknown): string[] {
+  if (!Array.isArray(waivers)) return [`waivers: must be a list of { id, reason } (got ${JSON.stringify(waivers)})`];
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  for (const [index, waiver] of waivers.entries()) {
+    const field = `waivers[${index}]`;
+    if (!isObject(waiver)) {
+      problems.push(`${field}: must be an object { id, reason } (got ${JSON.stringify(waiver)})`);
+      continue;
+    }
+    const unknownKeys = Object.keys(waiver).filter((key) => !['id', 'reason', 'source'].includes(key));
+    if (unknownKeys.length > 0) problems.push(`${field}: unknown setting(s) ${unknownKeys.join(', ')}`);
+    const { id, reason } = waiver;
+    if (typeof id !== 'string' || !CONTROLS.some((control) => control.id === id))
+      problems.push(`${field}.id: must be a control id of the catalogue (lib/controls.ts) (got ${JSON.stringify(id)})`);
+    else if (seen.has(id)) problems.push(`${field}.id: ${id} is waived more than once`);
+    else seen.add(id);
+    if (typeof reason !== 'string' || reason.trim() === '')
+      problems.push(
+        `${field}.reason: must say why ${typeof id === 'string' ? id : 'the control'} is waived (got ${JSON.stringify(reason)})`,
+      );
+  }
+  return problems;
+}
+
+/** The phase named by its order ("70") or key ("pod"), or undefined. */
+export function phaseNamed(name: string): PhaseKey | undefined {
+  const keys = Object.keys(PHASES) as PhaseKey[];
+  return keys.find((key) => key === name || PHASES[key].order === name);
+}
+
+function selectionProblems(config: SuiteConfig): string[] {
+  const problems: string[] = [];
+  const known = (Object.keys(PHASES) as PhaseKey[]).map((key) => `${PHASES[key].order} (${key})`).join(', ');
+  if (!Array.isArray(config.phases)) return [`phases: must be a list of phases (got ${JSON.stringify(config.phases)})`];
+  for (const [index, name] of config.phases.entries()) {
+    if (typeof name !== 'string' || !phaseNamed(name))
+      problems.push(`phases[${index}]: must be a phase order or key, one of ${known} (got ${JSON.stringify(name)})`);
+  }
+  if (config.until !== undefined && (typeof config.until !== 'string' || !phaseNamed(config.until)))
+    problems.push(`until: must be a phase order or key, one of ${known} (got ${JSON.stringify(config.until)})`);
+  return problems;
 }
 
 /** For the command-line scripts: the configuration, or undefined after printing why it is invalid (exit with 2). */

@@ -2,14 +2,12 @@
 // by id; the reports read the same list, so a control that no phase ran still shows up (as not run).
 // Titles keep the wording of the Phase 3 seed (its "Complete Testing Checklist", the "Expected Output" lines of its
 // set-up and demo steps, and its "Testing and Verification" checks); remediations come from its troubleshooting guide.
-import type { SeverityLevel, SuiteConfig } from './config.ts';
+import type { SeverityLevel } from './severity.ts';
 
 export interface Phase {
   /** Matches the suite file name prefix, e.g. '20' for suites/20-spire.test.ts. */
   order: string;
   name: string;
-  /** A phase the configuration may switch off: its controls are then not applicable, with the setting named. */
-  switch?: { setting: string; on: (config: SuiteConfig) => boolean };
 }
 
 export const PHASES = {
@@ -26,14 +24,26 @@ export const PHASES = {
   pod: { order: '70', name: 'In-pod identity and mTLS' },
   mesh: { order: '80', name: 'Pod-to-pod mTLS' },
   rotation: { order: '90', name: 'SVID rotation' },
-  resilience: {
-    order: '95',
-    name: 'Resilience',
-    switch: { setting: 'resilience.enabled', on: (config: SuiteConfig) => config.resilience.enabled },
-  },
+  resilience: { order: '95', name: 'Resilience' },
 } as const satisfies Record<string, Phase>;
 
 export type PhaseKey = keyof typeof PHASES;
+
+/**
+ * The named situations in which a control may be not applicable *by design* — one of the four reasons a control may
+ * end without being judged (the others: a provider's equivalent check judged it instead, the user waived it, the user
+ * did not select its phase). A control lists the situations that apply to it in `notApplicableWhen`, with the reason
+ * the report prints; a provider or a control body that names a situation the control does not list, or names none,
+ * leaves the control BLOCKED (not judged), never silently not applicable.
+ */
+export const SITUATIONS = {
+  'cluster-not-ours':
+    'the cluster was created elsewhere (provider existing): the suite neither prepares its nodes nor starts it',
+  'spire-not-ours': "the SPIRE server or agent is the user's (not started by this suite or by a KEEP run of it)",
+  'entry-not-ours': "the workload's registration entry is the user's (not created by this suite)",
+} as const;
+
+export type Situation = keyof typeof SITUATIONS;
 
 /**
  * What one control hands to later ones (the harness keeps them; fixtures/run-context.ts gives each its type). A control
@@ -80,6 +90,8 @@ export interface Control {
    * then it is not applicable, and it counts as satisfied for the controls that require it.
    */
   providerOwned?: boolean;
+  /** The named situations (SITUATIONS) in which it is not applicable by design, each with the reason the report prints. */
+  notApplicableWhen?: Partial<Record<Situation, string>>;
   /** What to do when it does not pass. */
   remediation: string;
 }
@@ -113,6 +125,11 @@ const MINIKUBE_START =
   'Issue 6 "Minikube Fails to Start": clean up (`minikube delete --all --purge`, remove ~/.minikube and ' +
   '/etc/kubernetes); ensure at least 10 GB free disk; verify Docker is running; check `sysctl fs.protected_regular`; ' +
   're-run the set-up. For the local cluster, the component logs under reports/logs/cluster/ name the failing step.';
+
+/** Host preparation on a cluster created elsewhere: its nodes were prepared by whoever runs it. */
+const NODES_NOT_OURS =
+  'the suite prepares only the host of a cluster it starts; a cluster created elsewhere had its nodes prepared by ' +
+  'whoever runs it, and what that preparation must achieve is judged on the live cluster (CLUSTER-03, CNI-*, node Ready)';
 
 const catalogue: Control[] = [
   // Provisioning: what the later phases run on. Not in the seed, which assumes a prepared host.
@@ -172,6 +189,7 @@ const catalogue: Control[] = [
     source: 'Security Considerations: Sudo Requirements',
     requires: [],
     providerOwned: true,
+    notApplicableWhen: { 'cluster-not-ours': NODES_NOT_OURS },
     remediation: 'Run the suite with sudo: the none-driver cluster, the kernel settings and SPIRE need root.',
   },
   {
@@ -182,6 +200,7 @@ const catalogue: Control[] = [
     source: 'Step 3: Applies Ubuntu 22.04 kernel security fixes',
     requires: ['HOST-01'],
     providerOwned: true,
+    notApplicableWhen: { 'cluster-not-ours': NODES_NOT_OURS },
     remediation: 'Load the modules (`modprobe br_netfilter overlay vxlan`) or use a kernel that has them.',
   },
   {
@@ -192,6 +211,7 @@ const catalogue: Control[] = [
     source: 'Step 3 Expected Output: ✅ Kernel fixes applied',
     requires: ['HOST-02'],
     providerOwned: true,
+    notApplicableWhen: { 'cluster-not-ours': NODES_NOT_OURS },
     remediation: `Set the sysctls (\`sysctl -w net.bridge.bridge-nf-call-iptables=1 net.ipv4.ip_forward=1 fs.protected_regular=0\`). ${MINIKUBE_START}`,
   },
   {
@@ -202,6 +222,7 @@ const catalogue: Control[] = [
     source: 'Step 3: prerequisites',
     requires: ['HOST-01'],
     providerOwned: true,
+    notApplicableWhen: { 'cluster-not-ours': NODES_NOT_OURS },
     remediation: 'Disable swap (`swapoff -a`) or keep the kubelet setting failSwapOn: false.',
   },
   {
@@ -212,6 +233,7 @@ const catalogue: Control[] = [
     source: 'Step 3 Expected Output: ✅ Prerequisites installed',
     requires: ['HOST-01'],
     providerOwned: true,
+    notApplicableWhen: { 'cluster-not-ours': NODES_NOT_OURS },
     remediation: 'Install them: `apt-get install -y conntrack socat iptables`.',
   },
   {
@@ -222,6 +244,7 @@ const catalogue: Control[] = [
     source: 'Troubleshooting Issue 6: Ensure sufficient disk space (at least 10GB free)',
     requires: [],
     providerOwned: true,
+    notApplicableWhen: { 'cluster-not-ours': NODES_NOT_OURS },
     remediation: 'Free disk space (`df -h`): images, the module cache and container layers need room.',
   },
   {
@@ -232,6 +255,7 @@ const catalogue: Control[] = [
     source: 'Troubleshooting Issue 6: Check for conflicting processes',
     requires: [],
     providerOwned: true,
+    notApplicableWhen: { 'cluster-not-ours': NODES_NOT_OURS },
     remediation:
       'Stop the process holding the port (`ss -ltnp`); `pgrep -a kubelet`, `pgrep -a dockerd` find conflicting clusters.',
   },
@@ -244,6 +268,7 @@ const catalogue: Control[] = [
     source: 'Step 3: the Ubuntu 22.04 host (cgroup v2, systemd); Troubleshooting Issue 5: SVID Fetch Fails',
     requires: [],
     providerOwned: true,
+    notApplicableWhen: { 'cluster-not-ours': NODES_NOT_OURS },
     remediation:
       "The SPIRE agent finds a workload's container from its cgroup, so the layout must be the one the suite configured: " +
       'compare `grep cgroup /proc/self/mountinfo`, `cat /proc/1/comm` and `docker info --format ' +
@@ -261,6 +286,10 @@ const catalogue: Control[] = [
     source: 'Step 3 Expected Output: ✅ Cleanup completed',
     requires: ['HOST-01'],
     providerOwned: true,
+    notApplicableWhen: {
+      'cluster-not-ours':
+        'the suite starts no cluster on a cluster created elsewhere, so no earlier cluster of its own can be in the way',
+    },
     remediation: MINIKUBE_START,
   },
   {
@@ -1019,6 +1048,9 @@ const catalogue: Control[] = [
     source: 'Troubleshooting Issue 5: SVID Fetch Fails in Pod (entry missing); Next Steps 2: SVID Rotation',
     requires: ['POD-09', 'K8SREG-02'],
     needs: ['pod', 'k8sEntryId', 'agentId'],
+    notApplicableWhen: {
+      'entry-not-ours': 'the suite never deletes a registration entry it did not create',
+    },
     remediation:
       'The agent must end the Workload API stream with PermissionDenied when the entry goes, and the workload must keep ' +
       'retrying with backoff and take the new SVID when the entry returns; check `spire-server entry show`, the agent ' +
@@ -1047,6 +1079,7 @@ const catalogue: Control[] = [
     source: 'Troubleshooting Issue 3: Pod Cannot Access SPIRE Socket; Issue 5: SVID Fetch Fails in Pod',
     requires: ['MESH-01'],
     needs: ['pod', 'clientPod', 'spireAgent', 'spireBinaries'],
+    notApplicableWhen: { 'spire-not-ours': 'the suite never restarts a SPIRE agent it did not start' },
     remediation:
       "Mount the socket *directory* (hostPath Directory), not the socket file, so a restarted agent's new socket is " +
       'seen in the pod; the workload must retry the Workload API with backoff instead of exiting; check the agent log ' +
@@ -1060,6 +1093,7 @@ const catalogue: Control[] = [
     source: 'Step 1: Check SPIRE Server status; Next Steps 2: SVID Rotation',
     requires: ['MESH-01'],
     needs: ['pod', 'clientPod', 'spireServer', 'spireBinaries'],
+    notApplicableWhen: { 'spire-not-ours': 'the suite never restarts a SPIRE server it did not start' },
     remediation:
       'Workloads keep their SVIDs while the server is down; after it returns, the agent must reconnect and renew: check ' +
       'the server log (datastore, CA keys kept in the data directory) and the agent log for sync errors.',

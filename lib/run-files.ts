@@ -49,11 +49,22 @@ export function readRunFile<T>(reportsDir: string, name: RunFileName): T | undef
 }
 
 /**
- * Why a control did not run: `blocked` (a prerequisite failed, or a handle it needs was never provided),
- * `not-applicable` (the cluster provider does not own it), `not-run` (the run never reached it).
+ * Why a control was not judged. Accepted (the run may pass): `not-applicable` (by design, in a situation the catalogue
+ * names), `waived` (the user's waiver), `not-selected` (the user's phase selection). Not accepted (BLOCKED when the
+ * control is required): `blocked` (a prerequisite failed, or a handle it needs was never provided), `unjudged` (it
+ * could not be judged here and none of the accepted reasons applies), `not-run` (the run never reached it).
  */
-export type SkipKind = 'blocked' | 'not-applicable' | 'not-run';
-export const SKIP_KINDS: readonly SkipKind[] = ['blocked', 'not-applicable', 'not-run'];
+export type SkipKind = 'blocked' | 'not-applicable' | 'waived' | 'not-selected' | 'unjudged' | 'not-run';
+export const SKIP_KINDS: readonly SkipKind[] = [
+  'blocked',
+  'not-applicable',
+  'waived',
+  'not-selected',
+  'unjudged',
+  'not-run',
+];
+/** The kinds a passing run accepts: the control was not judged for a reason the report prints. */
+export const ACCEPTED_SKIPS: readonly SkipKind[] = ['not-applicable', 'waived', 'not-selected'];
 
 /** `warned`: the control failed, but its severity is below `failOnSeverity`. */
 export type OutcomeStatus = 'passed' | 'failed' | 'warned' | 'skipped';

@@ -318,7 +318,15 @@ async function strangerGetsNoIdentity(
     stranger.pod.status?.phase,
     `expected the stranger's fetch to fail for lack of an identity (pod Failed); the pod is ${stranger.pod.status?.phase}`,
   ).toBe('Failed');
-  if (!agentLogFile) return;
+  if (!agentLogFile) {
+    // Half of the property (the agent knew what it refused) cannot be read from a SPIRE the suite did not start: the
+    // matrix says so beside the PASS, so the PASS is not mistaken for both halves.
+    context.figure(
+      'agent-log half',
+      "not judged: the SPIRE agent is the user's, its log is not available to the suite (the pod's refusal was)",
+    );
+    return;
+  }
   expect(
     refusals.length,
     `expected the SPIRE agent log to show "No identity issued" for the stranger pod (uid ${uid}); it shows none`,

@@ -87,7 +87,10 @@ control(
       const entry = (await api.listBySpiffeId(run.config.workloadSpiffeId)).find((e) => e.id === entryId);
       if (!entry) throw new Error(`expected the workload's entry ${entryId} to exist; the Entry API does not list it`);
       if (entry.hint !== SUITE_ENTRY_HINT)
-        notApplicable(`entry ${entryId} was not created by this suite, which never deletes an entry it did not create`);
+        notApplicable(
+          'entry-not-ours',
+          `entry ${entryId} carries the hint ${JSON.stringify(entry.hint)}, not the suite's`,
+        );
 
       const removedAt = Date.now();
       const [result] = await api.delete([entryId]);
@@ -200,9 +203,7 @@ control(
     const client = need('clientPod');
     const agent = need('spireAgent');
     if (!agent.startedByRun)
-      notApplicable(
-        'the SPIRE agent was not started by the suite (the user runs it); the suite never restarts a SPIRE it did not start',
-      );
+      notApplicable('spire-not-ours', `the SPIRE agent (pid ${agent.pid ?? 'unknown'}) was not started by the suite`);
     const since = Date.now();
     const restart = await restartSpireDaemon('spire-agent', agent, {
       config: run.config,
@@ -265,9 +266,7 @@ control(
     const client = need('clientPod');
     const server = need('spireServer');
     if (!server.startedByRun)
-      notApplicable(
-        'the SPIRE server was not started by the suite (the user runs it); the suite never restarts a SPIRE it did not start',
-      );
+      notApplicable('spire-not-ours', `the SPIRE server (pid ${server.pid ?? 'unknown'}) was not started by the suite`);
     const since = Date.now();
     const restart = await restartSpireDaemon('spire-server', server, {
       config: run.config,

@@ -10,7 +10,7 @@ import type { Control } from '../controls.ts';
 import { redact } from '../redact.ts';
 import { allure2Categories, failureCategory } from './categories.ts';
 import { type Executor, environmentProperties, type RunFacts, resultParameters } from './environment.ts';
-import type { ComplianceMatrix, MatrixRow, ObservedTest } from './matrix.ts';
+import { type ComplianceMatrix, type MatrixRow, notJudgedRows, type ObservedTest, resultSentence } from './matrix.ts';
 
 interface AllureLabel {
   name: string;
@@ -177,7 +177,19 @@ export function completeAllureResults(input: CompleteResultsInput): CompleteResu
     writeFileSync(join(resultsDir, `${result.uuid}-result.json`), redact(JSON.stringify(result)));
     synthetic += 1;
   }
-  writeFileSync(join(resultsDir, 'environment.properties'), environmentProperties(facts));
+  // The verdict heads the environment widget: what was judged and what was not (each not-judged result says why).
+  const t = matrix.totals;
+  const verdict: Array<[string, string]> = [
+    ['Result', resultSentence(matrix)],
+    ['Judged', `${t.judged} of ${t.total}`],
+    [
+      'Not.judged',
+      notJudgedRows(matrix)
+        .map((row) => `${row.id} (${row.skip ?? 'not-run'})`)
+        .join(', ') || 'none',
+    ],
+  ];
+  writeFileSync(join(resultsDir, 'environment.properties'), environmentProperties(facts, verdict));
   writeFileSync(join(resultsDir, 'executor.json'), `${JSON.stringify(input.executor, null, 2)}\n`);
   writeFileSync(join(resultsDir, 'categories.json'), `${JSON.stringify(allure2Categories(input.controls), null, 2)}\n`);
   return { updated, synthetic };

@@ -172,8 +172,9 @@ function propertiesEscape(text: string, key = false): string {
   return out;
 }
 
-export function environmentProperties(facts: RunFacts): string {
+export function environmentProperties(facts: RunFacts, verdict: Array<[string, string]> = []): string {
   const entries: Array<[string, string]> = [
+    ...verdict,
     ['Host', facts.host],
     ['OS', facts.os],
     ['Kernel', facts.kernel],

@@ -4,9 +4,10 @@
 // like a FAIL: a PASSED run means every required control was judged. Pure functions: the reporter
 // feeds them the run's outcomes and vitest's own test results; the renderers produce compliance.json, compliance.md,
 // junit.xml (kube-bench's shape: failure message = remediation, WARN as skipped) and the console summary.
-import { SEVERITY_LEVELS, type SeverityLevel } from '../config.ts';
+
 import { CONTROLS, type Control, PHASES, type Phase } from '../controls.ts';
-import type { RecordedOutcome, SkipKind } from '../run-files.ts';
+import { ACCEPTED_SKIPS, type RecordedOutcome, type SkipKind } from '../run-files.ts';
+import { type SeverityLevel, severityAtLeast } from '../severity.ts';
 import { describeFindings, type SecretScan } from './reports-scan.ts';
 
 export type { RecordedOutcome, SkipKind } from '../run-files.ts';
@@ -64,6 +65,10 @@ export interface Totals {
   BLOCKED: number;
   SKIP: number;
   total: number;
+  /** PASS + FAIL + WARN: the controls whose property was judged. */
+  judged: number;
+  /** BLOCKED + SKIP: the controls that were not, each with its reason. */
+  notJudged: number;
 }
 
 export interface ComplianceMatrix {
@@ -99,10 +104,7 @@ export interface MatrixInput {
   unmapped?: string[];
 }
 
-/** True when `severity` is at least as severe as `threshold` (blocker > critical > normal > minor > trivial). */
-export function severityAtLeast(severity: SeverityLevel, threshold: SeverityLevel): boolean {
-  return SEVERITY_LEVELS.indexOf(severity) <= SEVERITY_LEVELS.indexOf(threshold);
-}
+export { severityAtLeast };
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI colour codes from vitest's error messages.
 const ANSI = /\u001b\[[0-9;]*[A-Za-z]/g;
@@ -112,7 +114,7 @@ export function plain(text: string): string {
 }
 
 function emptyTotals(): Totals {
-  return { PASS: 0, FAIL: 0, WARN: 0, BLOCKED: 0, SKIP: 0, total: 0 };
+  return { PASS: 0, FAIL: 0, WARN: 0, BLOCKED: 0, SKIP: 0, total: 0, judged: 0, notJudged: 0 };
 }
 
 function count(rows: readonly MatrixRow[]): Totals {
@@ -120,6 +122,8 @@ function count(rows: readonly MatrixRow[]): Totals {
   for (const row of rows) {
     totals[row.status] += 1;
     totals.total += 1;
+    if (row.status === 'BLOCKED' || row.status === 'SKIP') totals.notJudged += 1;
+    else totals.judged += 1;
   }
   return totals;
 }
@@ -136,9 +140,10 @@ export function buildMatrix(input: MatrixInput): ComplianceMatrix {
   }
   const required = (control: Control) => severityAtLeast(control.severity, input.failOnSeverity);
   const failOrWarn = (control: Control): MatrixStatus => (required(control) ? 'FAIL' : 'WARN');
-  // Not judged: a required control is BLOCKED (it fails the run), any other is SKIP; not-applicable is always SKIP.
+  // Not judged: SKIP when for an accepted reason (by design, waived, not selected), or when not required; otherwise
+  // a required control is BLOCKED and fails the run.
   const notJudged = (control: Control, kind: SkipKind): MatrixStatus =>
-    kind !== 'not-applicable' && required(control) ? 'BLOCKED' : 'SKIP';
+    !ACCEPTED_SKIPS.includes(kind) && required(control) ? 'BLOCKED' : 'SKIP';
 
   const rows = controls.map((control): MatrixRow => {
     const phase = phases[control.phase];
@@ -289,13 +294,13 @@ export function blockedGroups(matrix: ComplianceMatrix): Array<{ rootCause: stri
   return [...groups.entries()].map(([rootCause, rows]) => ({ rootCause, rows }));
 }
 
-/** Why a row was not judged, short: "blocked by SPIRE-03 (…)", "not run …", or "not-applicable: <reason>". */
+/** Why a row was not judged, short: "blocked by SPIRE-03 (…)", "not run …", or "<kind>: <reason>". */
 function notJudgedNote(row: MatrixRow): string {
   const why = row.reason?.startsWith('blocked by ') ? (row.reason.split(' — ')[0] ?? '') : firstLine(row.reason, 160);
   return why.startsWith('blocked by') || why.startsWith('not run') ? why : `${row.skip ?? 'not-run'}: ${why}`;
 }
 
-function resultSentence(matrix: ComplianceMatrix): string {
+export function resultSentence(matrix: ComplianceMatrix): string {
   const t = matrix.totals;
   if (matrix.result === 'failed') {
     const parts = [
@@ -307,7 +312,34 @@ function resultSentence(matrix: ComplianceMatrix): string {
     const secrets = leaked > 0 ? `the secret scan found a private key or join token in ${leaked} report file(s)` : '';
     return `FAILED: ${[controls, secrets].filter(Boolean).join('; ')}`;
   }
-  return t.WARN > 0 ? `PASSED with ${t.WARN} warning(s) below ${matrix.failOnSeverity}` : 'PASSED';
+  const notJudged = t.notJudged > 0 ? `${t.notJudged} not judged (${notJudgedKinds(matrix)})` : '';
+  const warnings = t.WARN > 0 ? `${t.WARN} warning(s) below ${matrix.failOnSeverity}` : '';
+  const extra = [notJudged, warnings].filter(Boolean).join(' and ');
+  return extra ? `PASSED with ${extra}` : 'PASSED';
+}
+
+/** "2 waived, 9 not applicable by design": the reasons of the controls not judged, counted by kind. */
+function notJudgedKinds(matrix: ComplianceMatrix): string {
+  const counts = new Map<string, number>();
+  for (const row of matrix.rows.filter((r) => r.status === 'SKIP' || r.status === 'BLOCKED')) {
+    const kind = KIND_WORDS[row.skip ?? 'not-run'];
+    counts.set(kind, (counts.get(kind) ?? 0) + 1);
+  }
+  return [...counts.entries()].map(([kind, n]) => `${n} ${kind}`).join(', ');
+}
+
+const KIND_WORDS: Record<SkipKind, string> = {
+  'not-applicable': 'not applicable by design',
+  waived: 'waived',
+  'not-selected': 'not selected',
+  blocked: 'blocked',
+  unjudged: 'not judgeable here',
+  'not-run': 'not run',
+};
+
+/** Every control that was not judged, with its reason: the console's and the Markdown's "Not judged" list. */
+export function notJudgedRows(matrix: ComplianceMatrix): MatrixRow[] {
+  return matrix.rows.filter((row) => row.status === 'SKIP' || row.status === 'BLOCKED');
 }
 
 /** kube-bench style: every control by phase, remediations for FAIL and WARN, then the totals. */
@@ -348,12 +380,18 @@ export function renderConsole(matrix: ComplianceMatrix, locations?: ReportLocati
         lines.push(`  remediation: ${group.rows[0]?.remediation ?? ''}`);
     }
   }
+  const skipped = matrix.rows.filter((row) => row.status === 'SKIP');
+  if (skipped.length > 0) {
+    lines.push('', '== Not judged, for a reason the run accepts or below the fail-on severity (SKIP) ==');
+    for (const row of skipped) lines.push(`${row.id} [${row.skip ?? 'not-run'}] ${firstLine(row.reason, 400)}`);
+  }
   if (matrix.secretScan) {
     const scan = secretScanLines(matrix.secretScan);
     lines.push('', '== Secret scan of the reports ==', scan.verdict, ...scan.details.map((line) => `  ${line}`));
   }
   const t = matrix.totals;
   lines.push('', '== Summary total ==');
+  lines.push(`${t.judged} judged, ${t.notJudged} not judged (of ${t.total} controls)`);
   lines.push(
     `${t.PASS} checks PASS`,
     `${t.FAIL} checks FAIL`,
@@ -396,7 +434,11 @@ export function renderMarkdown(matrix: ComplianceMatrix, locations?: ReportLocat
       'run; a failed control below it is **WARN**; a control of that severity that was never judged (blocked by a ' +
       'prerequisite, or not run) is **BLOCKED** and fails the run too.',
   );
-  out.push('', `**Result: ${resultSentence(matrix)}** — ${summaryLine(t)}`, '');
+  out.push(
+    '',
+    `**Result: ${resultSentence(matrix)}** — ${summaryLine(t)}; ${t.judged} judged, ${t.notJudged} not judged`,
+    '',
+  );
   out.push('| phase | PASS | FAIL | WARN | BLOCKED | SKIP | total |', '|---|---:|---:|---:|---:|---:|---:|');
   for (const phase of matrix.phases) {
     const p = phase.totals;
@@ -438,6 +480,13 @@ export function renderMarkdown(matrix: ComplianceMatrix, locations?: ReportLocat
       out.push(`**Remediation:** ${row.remediation ?? ''}`, '');
       if (row.diagnostics) out.push(`Diagnostics: [${row.diagnostics}](${row.diagnostics})`, '');
     }
+  }
+  const notJudged = notJudgedRows(matrix);
+  if (notJudged.length > 0) {
+    out.push('## Not judged', '');
+    for (const row of notJudged)
+      out.push(`- **${row.id}** ${row.status} (${row.skip ?? 'not-run'}): ${cell(firstLine(row.reason, 500))}`);
+    out.push('');
   }
   const blocked = blockedGroups(matrix);
   if (blocked.length > 0) {
@@ -498,6 +547,9 @@ export function renderJunit(matrix: ComplianceMatrix): string {
     out.push('    <properties>');
     out.push(`      <property name="epic" value="${xmlEscape(matrix.epic)}"/>`);
     out.push(`      <property name="failOnSeverity" value="${matrix.failOnSeverity}"/>`);
+    out.push(`      <property name="result" value="${xmlEscape(resultSentence(matrix))}"/>`);
+    out.push(`      <property name="judged" value="${t.judged}"/>`);
+    out.push(`      <property name="notJudged" value="${t.notJudged}"/>`);
     out.push('    </properties>');
     for (const row of rows) {
       out.push(

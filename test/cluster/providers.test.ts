@@ -139,7 +139,8 @@ describe('existing provider', () => {
       /cluster\.kubeletToken \(SPIRE_VALIDATION_KUBELET_TOKEN\)/,
     );
     const spire07 = bare.notOwnedControls().find((c) => c.id === 'SPIRE-07');
-    expect(spire07?.reason).toMatch(/skip_kubelet_verification = true.*WARN/);
+    expect(spire07?.reason).toMatch(/skip_kubelet_verification = true.*does NOT verify/);
+    expect(spire07?.situation, 'not a situation the catalogue accepts: it stays not judged').toBeUndefined();
     expect(spire07?.equivalent).toBeUndefined();
 
     const tokenOnly = new ExistingProvider(config({ provider: 'existing', kubeconfig: '/k', kubeletToken: '/t' }));

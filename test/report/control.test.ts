@@ -24,9 +24,15 @@ import {
 
 const CONFIG = 'test/report/fixture-suite/vitest.config.ts';
 
-function scenario(name: string, reportsDir: string, env: Record<string, string> = {}): Promise<ChildRun> {
+function scenario(
+  name: string,
+  reportsDir: string,
+  env: Record<string, string> = {},
+  args: string[] = [],
+): Promise<ChildRun> {
   return runVitest({
     config: CONFIG,
+    args,
     // A state directory of its own: the scenarios touch no host component, so they need not own the host.
     env: {
       FIXTURE_SCENARIO: name,
@@ -179,27 +185,33 @@ test('a WARN alone passes the run, and a broken allure CLI is reported without f
   const run = await scenario('warn-only', reports, { FIXTURE_ALLURE_CLI: join(reports, 'no-such-allure-cli.js') });
   expect(run.code, run.output).toBe(0);
   expect(run.output).toContain('[report] HTML report NOT generated: the allure CLI is not installed');
-  expect(run.output).toContain('PASSED with 1 warning(s) below critical');
+  expect(run.output).toContain('PASSED with 1 not judged (1 not applicable by design) and 1 warning(s) below critical');
+  expect(run.output).toContain(`${CONTROLS.length - 1} judged, 1 not judged (of ${CONTROLS.length} controls)`);
   expect(run.output.trimEnd().split('\n').at(-1)).toBe(`${CONTROLS.length - 2} passed, 1 failed, 1 skipped`);
   const doc = readCompliance(reports);
   expect(doc.result).toBe('passed');
   expect(doc.html).toMatchObject({ ok: false });
   expect(doc.rows.find((row) => row.id === 'HOST-04')?.status).toBe('WARN');
-  // A figure reaches the matrix; a control that declares itself not applicable is a SKIP that does not fail the run.
+  // A figure reaches the matrix; a control not applicable in a situation its catalogue entry names is a SKIP that
+  // does not fail the run, and its reason says the situation, the catalogue's reason and what was seen.
   expect(doc.rows.find((row) => row.id === 'RES-01')).toMatchObject({ figures: { 'time to recovery': '6.5 s' } });
   expect(readFileSync(join(reports, 'compliance.md'), 'utf8')).toMatch(/\| RES-01 \|.*\| time to recovery: 6\.5 s \|/);
   expect(doc.rows.find((row) => row.id === 'RES-03')).toMatchObject({
     status: 'SKIP',
     skip: 'not-applicable',
-    reason: 'the SPIRE agent was not started by this run',
+    reason:
+      "not applicable by design (the SPIRE server or agent is the user's (not started by this suite or by a KEEP run " +
+      'of it)): the suite never restarts a SPIRE agent it did not start — the SPIRE agent (pid 1) was not started by ' +
+      'this run',
   });
+  expect(run.output).toMatch(/^RES-03 \[not-applicable\] not applicable by design/m);
   expect(existsSync(join(reports, 'html'))).toBe(false);
   expect(existsSync(join(reports, 'junit.xml'))).toBe(true);
 }, 150_000);
 
 test('a WARN prerequisite does not block its dependents: POD-03 WARN, POD-04 … POD-09 and MESH-01 judged', async () => {
   const reports = scratchReports('fixture-warn-prerequisite');
-  // With the resilience phase switched off: its controls are not applicable, named by the setting, and pass the run.
+  // With the resilience phase switched off: its controls are waived, named by the setting, and pass the run.
   const run = await scenario('warn-prerequisite', reports, { SPIRE_VALIDATION_RESILIENCE: '0' });
   expect(run.code, run.output).toBe(0);
   const rows = readCompliance(reports).rows;
@@ -208,9 +220,10 @@ test('a WARN prerequisite does not block its dependents: POD-03 WARN, POD-04 …
   for (const row of rows.filter((r) => r.phase === 'resilience'))
     expect(row).toMatchObject({
       status: 'SKIP',
-      skip: 'not-applicable',
-      reason: 'the Resilience phase is switched off (resilience.enabled is false)',
+      skip: 'waived',
+      reason: 'waived (setting resilience.enabled=false): the resilience phase is switched off',
     });
+  expect(run.output).toContain('PASSED with 5 not judged (5 waived)');
 }, 150_000);
 
 test('a secret in the reports fails a run whose controls all passed, naming the file and the kind', async () => {
@@ -262,3 +275,68 @@ test('a worker that dies mid-control still leaves the full matrix, the dead cont
   expect(rows.get('HOST-02')).toMatchObject({ status: 'BLOCKED', skip: 'not-run' });
   expect(run.output.trimEnd().split('\n').at(-1)).toMatch(/^1 passed, \d+ failed, \d+ skipped$/);
 }, 150_000);
+
+describe('the verdict does not depend on the reporter: a required control left unjudged (no FAIL) fails the run', () => {
+  for (const reporter of ['dot', 'junit']) {
+    test(`under --reporter=${reporter}: exit 1, the matrix, JUnit and Allure written, RES-05 BLOCKED with its reason`, async () => {
+      const reports = scratchReports(`fixture-unjudged-${reporter}`);
+      const run = await scenario('unjudged', reports, { FIXTURE_ALLURE_CLI: join(reports, 'no-allure.js') }, [
+        `--reporter=${reporter}`,
+      ]);
+      expect(run.code, run.output).toBe(1);
+      const doc = readCompliance(reports);
+      expect(doc.result).toBe('failed');
+      expect(doc.rows.filter((row) => row.status === 'FAIL')).toEqual([]);
+      expect(doc.rows.find((row) => row.id === 'RES-05')).toMatchObject({ status: 'BLOCKED', skip: 'unjudged' });
+      expect(doc.rows.find((row) => row.id === 'RES-05')?.reason).toContain(
+        'the catalogue does not list the situation "spire-not-ours" for RES-05',
+      );
+      expect(readFileSync(join(reports, 'junit.xml'), 'utf8')).toContain('type="BLOCKED"');
+      expect(existsSync(join(reports, 'allure-results', 'environment.properties'))).toBe(true);
+      expect(readFileSync(join(reports, 'allure-results', 'environment.properties'), 'utf8')).toContain(
+        'Not.judged=RES-05 (unjudged)',
+      );
+      expect(run.output).toContain('FAILED: 1 control(s) were never judged');
+    }, 150_000);
+  }
+});
+
+describe('waivers and phase selection: not judged for a reason the report prints, and the run still passes', () => {
+  test('a waiver skips the control, names the reason and its source, and the run is "PASSED with 1 not judged"', async () => {
+    const reports = scratchReports('fixture-waiver');
+    const run = await scenario('unjudged', reports, {
+      SPIRE_VALIDATION_WAIVERS: 'RES-05=the fixture cannot restart a pod',
+    });
+    expect(run.code, run.output).toBe(0);
+    const row = readCompliance(reports).rows.find((r) => r.id === 'RES-05');
+    expect(row).toMatchObject({
+      status: 'SKIP',
+      skip: 'waived',
+      reason: 'waived (environment SPIRE_VALIDATION_WAIVERS): the fixture cannot restart a pod',
+    });
+    expect(run.output).toContain('PASSED with 1 not judged (1 waived)');
+  }, 150_000);
+
+  test('a waiver of an unknown control is rejected at load: exit non-zero, no report, nothing touched', async () => {
+    const reports = scratchReports('fixture-waiver-unknown');
+    const run = await scenario('all-pass', reports, { SPIRE_VALIDATION_WAIVERS: 'RES-99=no such control' });
+    expect(run.code).not.toBe(0);
+    expect(run.output).toContain('waivers[0].id: must be a control id of the catalogue');
+    expect(run.output).toContain('nothing on the host was changed');
+    expect(existsSync(join(reports, 'compliance.json'))).toBe(false);
+    expect(existsSync(join(reports, 'state'))).toBe(false);
+  }, 150_000);
+
+  test('until=20: the later phases are "not selected", the run passes with them listed', async () => {
+    const reports = scratchReports('fixture-until');
+    const run = await scenario('all-pass', reports, { SPIRE_VALIDATION_UNTIL: '20' });
+    expect(run.code, run.output).toBe(0);
+    const doc = readCompliance(reports);
+    const later = doc.rows.filter((row) => row.phase === 'pod' || row.phase === 'resilience');
+    expect(later.length).toBeGreaterThan(0);
+    for (const row of later) expect(row).toMatchObject({ status: 'SKIP', skip: 'not-selected' });
+    expect(later[0]?.reason).toContain("not selected: the run's phase selection is phases 00, 10, 12, 14, 20");
+    expect(doc.rows.find((row) => row.id === 'SPIRE-06')?.status).toBe('PASS');
+    expect(run.output).toMatch(/PASSED with \d+ not judged \(\d+ not selected\)/);
+  }, 150_000);
+});

@@ -29,12 +29,15 @@ export function runVitest(options: {
   timeoutMs: number;
   /** Test file filters (e.g. only some phases). */
   files?: string[];
+  /** More vitest arguments (e.g. `--reporter=dot`). */
+  args?: string[];
   /** Sends `signal` to the vitest process once a line of its output matches `when` (as a user's Ctrl+C would). */
   interrupt?: { when: RegExp; signal: NodeJS.Signals };
 }): Promise<ChildRun> {
   const started = Date.now();
   const args = [join(REPO_ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', ...(options.files ?? [])];
   if (options.config) args.push('--config', options.config);
+  args.push(...(options.args ?? []));
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, {
       cwd: REPO_ROOT,

@@ -47,7 +47,7 @@ function passing(id: string) {
     for (const handle of CONTROLS.find((c) => c.id === id)?.provides ?? []) provide(handle, {} as never);
     if (scenario !== 'warn-only') return;
     if (id === 'RES-01') figure('time to recovery', '6.5 s');
-    if (id === 'RES-03') notApplicable('the SPIRE agent was not started by this run');
+    if (id === 'RES-03') notApplicable('spire-not-ours', 'the SPIRE agent (pid 1) was not started by this run');
   };
 }
 
@@ -96,6 +96,18 @@ if (scenario === 'mixed') {
   });
 
   phaseTest('a helper test outside the catalogue', () => {});
+}
+
+// Every control passes, but RES-05 says it does not apply in a situation its catalogue entry does not name: it is not
+// judged, so the run must fail on it (BLOCKED) whatever reporter vitest was given.
+if (scenario === 'unjudged' || scenario === 'all-pass') {
+  for (const { id } of CONTROLS.filter((control) => control.id !== 'PROV-01')) {
+    if (id !== 'RES-05' || scenario === 'all-pass') control(id, passing(id));
+    else
+      control(id, async ({ notApplicable }) => {
+        notApplicable('spire-not-ours', 'the fixture says so');
+      });
+  }
 }
 
 const warnOn = { 'warn-only': 'HOST-04', 'warn-prerequisite': 'POD-03' }[scenario];
