@@ -103,6 +103,11 @@ export interface SuiteConfig {
   phases: string[];
   /** Phase selection: run the phases up to and including this one (order or key); combined with `phases`. */
   until: string | undefined;
+  /**
+   * An identifier of this run, written into compliance.json as `runId` (e.g. the CI job's id), so whoever reads the
+   * report can tell it is this run's; default: a random UUID per run.
+   */
+  runId: string | undefined;
   timeouts: {
     spireReadySeconds: number;
     svidFetchSeconds: number;
@@ -156,6 +161,7 @@ export const DEFAULT_CONFIG: SuiteConfig = {
   waivers: [],
   phases: [],
   until: undefined,
+  runId: undefined,
   timeouts: {
     spireReadySeconds: 60,
     svidFetchSeconds: 60,
@@ -200,6 +206,7 @@ export const ENV_OVERRIDES: Record<string, string> = {
   /** Comma-separated phase orders or keys. */
   SPIRE_VALIDATION_PHASES: 'phases',
   SPIRE_VALIDATION_UNTIL: 'until',
+  SPIRE_VALIDATION_RUN_ID: 'runId',
   KEEP: 'keep',
   SPIRE_VALIDATION_OFFLINE: 'offline',
 };
@@ -399,6 +406,12 @@ function validate(config: SuiteConfig, cwd: string): string[] {
     absolutePath('workload.manifest');
     check('workload.manifest', existsSync(config.workload.manifest), 'must be an existing file');
   }
+  if (config.runId !== undefined)
+    check(
+      'runId',
+      typeof config.runId === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(config.runId),
+      'must be 1-128 letters, digits or ._:-',
+    );
   check('keep', typeof config.keep === 'boolean', 'must be true or false');
   check('offline', typeof config.offline === 'boolean', 'must be true or false');
   for (const key of Object.keys(config.timeouts)) {

@@ -5,6 +5,7 @@
 // Its console summary is the last thing the run prints; a FAIL — of a control, or of the secret scan of the reports
 // (once after writing them, again over what the worker's teardown changed) — sets the exit status; the HTML report's
 // failure is reported and never changes the exit status.
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Reporter, SerializedError, TestModule, TestRunEndReason } from 'vitest/node';
@@ -84,6 +85,7 @@ export interface ComplianceReporterOptions {
 
 export default class ComplianceReporter implements Reporter {
   private startedAt = Date.now();
+  private runId: string = randomUUID();
   private readonly options: ComplianceReporterOptions;
 
   constructor(options: ComplianceReporterOptions = {}) {
@@ -92,6 +94,7 @@ export default class ComplianceReporter implements Reporter {
 
   onInit(): void {
     this.startedAt = Date.now();
+    this.runId = randomUUID();
   }
 
   async onTestRunEnd(
@@ -137,6 +140,7 @@ export default class ComplianceReporter implements Reporter {
         config,
         repoRoot: REPO_ROOT,
         runStartedAt: this.startedAt,
+        runId: config.runId ?? this.runId,
         tests: observed,
         unmapped,
         notRunReason,

@@ -23,6 +23,8 @@ import {
 import { neutraliseFindings, scanReports } from './reports-scan.ts';
 
 export interface ComplianceDocument extends ComplianceMatrix {
+  /** The run this report is of (`runId` setting, or a random UUID per run): readers check it is the run they mean. */
+  runId?: string;
   environment: RunFacts;
   html: { ok: boolean; path?: string; message: string };
 }
@@ -32,6 +34,8 @@ export interface WriteReportsInput {
   /** Repository root: allurerc.mjs and node_modules/allure. */
   repoRoot: string;
   runStartedAt: number;
+  /** The run's identifier (see ComplianceDocument.runId). */
+  runId?: string;
   tests?: ObservedTest[];
   unmapped?: string[];
   notRunReason?: string;
@@ -120,7 +124,9 @@ export async function writeReports(input: WriteReportsInput): Promise<WriteRepor
   const facts = await collectRunFacts(config, input.runStartedAt);
   const shown = relative(input.repoRoot, reportsDir) || '.';
   // The matrix first: it must exist even if what follows breaks.
+  const runId = input.runId === undefined ? {} : { runId: input.runId };
   writeComplianceFiles(reportsDir, shown, {
+    ...runId,
     ...matrix,
     environment: facts,
     html: { ok: false, message: 'not generated yet' },
@@ -152,7 +158,7 @@ export async function writeReports(input: WriteReportsInput): Promise<WriteRepor
         `the run's result does not depend on the HTML.${html.output ? `\n[report] allure output (tail):\n${html.output}` : ''}`,
     );
   }
-  const document: ComplianceDocument = { ...matrix, environment: facts, html: htmlState };
+  const document: ComplianceDocument = { ...runId, ...matrix, environment: facts, html: htmlState };
   // Last, when every report file is written: the secret scan over all of them.
   return recordSecretScan(reportsDir, { document, html, console: '', notes, shown });
 }

@@ -2,22 +2,24 @@
 // how the deployment is broken (a manifest derived from the product's, the test-only variant image, something done
 // to the host while the run goes), which control must FAIL, and how to confirm from the evidence that the failure
 // came from the defect and not from something else.
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { expect } from 'vitest';
 import { foreignCaPem } from '../../fixtures/cluster/pki.ts';
 import { EntryApi, entrySpiffeId } from '../../fixtures/entry-api.ts';
-import { applyManifest, deleteManifest, type Kube } from '../../fixtures/kube.ts';
+import { applyManifest, deleteManifest, execInPod, type Kube } from '../../fixtures/kube.ts';
 import { stopProcess } from '../../fixtures/pids.ts';
 import type { Outcome } from '../../fixtures/run-context.ts';
-import { loadConfig } from '../../lib/config.ts';
+import { loadConfig, podLabel } from '../../lib/config.ts';
+import { getControl, PHASES } from '../../lib/controls.ts';
+import { inspectSvid } from '../../lib/svid-inspector.ts';
 import { readCompliance } from '../report/helpers.ts';
 
 /** The test-only variant of the workload image (test/seeded/variant/), built FROM the product image. */
 export const VARIANT_IMAGE = 'mtls-demo-defects:latest';
 export const FLANNEL_CONFLIST = '/etc/cni/net.d/10-flannel.conflist';
 
-export type VariantDefect = 'key-0644' | 'any-client' | 'no-client-cert' | 'stale-cert';
+export type VariantDefect = 'key-0644' | 'any-client' | 'no-client-cert' | 'stale-cert' | 'drop-after-rotation';
 
 /** What a case may touch around its run. */
 export interface CaseContext {
@@ -25,7 +27,30 @@ export interface CaseContext {
   /** The host ledger the runs record into (fixtures/run-context.ts ledgerFile). */
   ledgerFile: string;
   kube: Kube;
+  /** The kept local cluster's kubeconfig (for cases that validate it as an `existing` cluster). */
+  kubeconfig: string;
   log: (line: string) => void;
+}
+
+/**
+ * Where a case runs: the cluster provider, where SPIRE runs, how many nodes. Today's cases run on the local provider's
+ * kept cluster with SPIRE on the host and one node (`existing` validates that same cluster through its kubeconfig);
+ * the topologies still to come (SPIRE in the cluster, several nodes) are named here when their cases arrive.
+ */
+export interface Topology {
+  provider: 'local' | 'existing' | 'minikube';
+  spire: 'host' | 'in-cluster';
+  nodes: number;
+}
+
+export const LOCAL_HOST_SPIRE: Topology = { provider: 'local', spire: 'host', nodes: 1 };
+
+/** The topologies the matrix can run today; a case naming another fails, saying so, instead of running elsewhere. */
+export function supportedTopology(topology: Topology): string | undefined {
+  if (topology.spire !== 'host') return `SPIRE topology "${topology.spire}" is not available yet`;
+  if (topology.nodes !== 1) return `${topology.nodes} nodes are not available yet`;
+  if (topology.provider === 'minikube') return 'the minikube provider cannot run on this host';
+  return undefined;
 }
 
 /** Called with the run's outcomes so far (reports/run/outcomes.json) every few hundred milliseconds while it runs. */
@@ -56,10 +81,38 @@ export interface DefectCase {
   watch?: Watcher;
   /** Runs after the run, even when it failed: undo what `before` and `watch` did to the shared cluster. */
   after?: (context: CaseContext) => Promise<void>;
-  /** Checks in the run's evidence that the defect was really in place when the control failed. */
-  confirm?: (reportsDir: string) => void;
+  /**
+   * Checks that the defect was really in place when the control failed: in the run's evidence, or on the live
+   * components the run left (the kept cluster, SPIRE's Entry API).
+   */
+  confirm?: (reportsDir: string, context: CaseContext) => void | Promise<void>;
   /** Leaves the cluster and SPIRE broken for later cases: must be the last one. */
   last?: boolean;
+  /** Where it runs (default LOCAL_HOST_SPIRE). */
+  topology?: Topology;
+  /**
+   * The phases the run selects (orders or keys; the controls they depend on run too): by default the expected
+   * control's phase alone, since no other phase can change its verdict. A case whose confirmation reads controls of
+   * other phases names them.
+   */
+  phases?: string[];
+  /** More environment for the run (e.g. the `existing` provider's kubeconfig). */
+  env?: (context: CaseContext) => Record<string, string>;
+  /** More vitest arguments (e.g. another reporter). */
+  args?: string[];
+  /**
+   * The configuration is refused at load: the run must exit non-zero with this message, write no report and change
+   * nothing on the host (the ledger, the reports directory).
+   */
+  rejectedAtLoad?: RegExp;
+  /** Controls that must end BLOCKED (not judged), with no FAIL: the run must fail on them alone. */
+  blocked?: string[];
+}
+
+/** The phases a case selects: its own, else the expected control's phase; none (every phase) when it names none. */
+export function casePhases(defect: DefectCase): string[] {
+  if (defect.phases) return defect.phases;
+  return defect.control ? [PHASES[getControl(defect.control).phase].order] : [];
 }
 
 /** `${NAME}`: a placeholder of the product manifest, filled in by DEPLOY-02. */
@@ -84,7 +137,8 @@ function evidence(reportsDir: string, id: string, file: string): string {
   return readFileSync(path, 'utf8');
 }
 
-const SHORT_POD_TIMEOUT = { timeouts: { podReadySeconds: 60 } };
+/** The kept cluster starts the workload's pod in seconds: a pod that cannot turn Ready is judged after 30. */
+const SHORT_POD_TIMEOUT = { timeouts: { podReadySeconds: 30 } };
 
 /** ValidatingAdmissionPolicy that refuses every exec into a pod: the apiserver denies the CONNECT of pods/exec. */
 const DENY_EXEC = `apiVersion: admissionregistration.k8s.io/v1
@@ -112,6 +166,19 @@ spec:
   policyName: seeded-defect-deny-exec
   validationActions: [Deny]
 `;
+
+/** The workload pod the run left (the kept cluster keeps it): the one of the label, newest first. */
+async function livePod(kube: Kube) {
+  const config = loadConfig();
+  const { key, value } = podLabel(config);
+  const pods = (
+    await kube.core.listNamespacedPod({ namespace: config.workload.namespace, labelSelector: `${key}=${value}` })
+  ).items.sort(
+    (a, b) => (b.metadata?.creationTimestamp?.getTime() ?? 0) - (a.metadata?.creationTimestamp?.getTime() ?? 0),
+  );
+  expect(pods[0], `no pod with ${key}=${value} is left to confirm the defect on`).toBeDefined();
+  return pods[0] as NonNullable<(typeof pods)[number]>;
+}
 
 /** Removes the Flannel conflist from the moment the cluster is up until CNI-03 has judged it. */
 function conflistRemover(): { watch: Watcher; after: (context: CaseContext) => Promise<void> } {
@@ -253,6 +320,8 @@ export const CASES: DefectCase[] = [
     defect: 'a server that requests no client certificate (variant image)',
     control: 'POD-09',
     variant: 'no-client-cert',
+    // Its confirmation reads MESH-06 and MESH-07 too.
+    phases: ['70', '80'],
     confirm: (reports) => {
       const log = evidence(reports, 'POD-09', 'pod.log');
       expect(log, 'the variant server answered the in-pod client').toContain('[Server] Received:');
@@ -333,6 +402,23 @@ export const CASES: DefectCase[] = [
     manifest: (product) =>
       replaceOnce(product, `- name: ${placeholder('CONTAINER')}`, `- name: ${placeholder('CONTAINER')}-unregistered`),
     settings: SHORT_POD_TIMEOUT,
+    // The live pod's container is not the one the live entry selects.
+    confirm: async (_, { kube }) => {
+      const config = loadConfig();
+      const names = (await livePod(kube)).spec?.containers.map((c) => c.name) ?? [];
+      expect(names, 'the pod must not run the registered container name').not.toContain(config.workload.container);
+      const api = new EntryApi(config.spire.serverSocket);
+      try {
+        const selectors = (await api.listBySpiffeId(config.workloadSpiffeId)).flatMap((entry) =>
+          (entry.selectors ?? []).map((selector) => `${selector.type}:${selector.value}`),
+        );
+        expect(selectors, 'the entry selects the registered container name').toContain(
+          `k8s:container-name:${config.workload.container}`,
+        );
+      } finally {
+        api.close();
+      }
+    },
   },
   {
     name: 'socket-not-mounted',
@@ -347,6 +433,15 @@ export const CASES: DefectCase[] = [
         '',
       ),
     settings: SHORT_POD_TIMEOUT,
+    // The live pod mounts nothing at the socket directory.
+    confirm: async (_, { kube }) => {
+      const socketDir = dirname(loadConfig().spire.agentSocket);
+      const mounts = (await livePod(kube)).spec?.containers.flatMap((c) => c.volumeMounts ?? []) ?? [];
+      expect(
+        mounts.map((mount) => mount.mountPath),
+        `the pod must mount nothing at ${socketDir}`,
+      ).not.toContain(socketDir);
+    },
   },
   {
     name: 'wrong-kubelet-ca',
@@ -417,12 +512,67 @@ export const CASES: DefectCase[] = [
     control: 'CNI-03',
     watch: conflist.watch,
     after: conflist.after,
+    // CNI-03 read the host's /etc/cni/net.d and found no conflist to keep.
+    confirm: (reports) => {
+      const dir = join(reports, 'evidence', 'CNI-03');
+      const kept = existsSync(dir) ? readdirSync(dir) : [];
+      expect(kept, 'CNI-03 must have found no conflist to keep as evidence').not.toContain('10-flannel.conflist');
+      expect(readCompliance(reports).rows.find((row) => row.id === 'CNI-03')?.reason).toContain(FLANNEL_CONFLIST);
+    },
   },
   {
     name: 'stale-cert',
     defect: 'a server that keeps serving its first certificate after rotation (files rotate; variant image)',
     control: 'ROT-01',
     variant: 'stale-cert',
+    // The files rotated while the served certificate did not: the serial on disk is not the one still served.
+    confirm: async (reports, { kube }) => {
+      const reason = readCompliance(reports).rows.find((row) => row.id === 'ROT-01')?.reason ?? '';
+      const served = /still ([0-9a-f]+)/.exec(reason)?.[1];
+      expect(served, `ROT-01's reason must name the serial still served: ${reason}`).toBeDefined();
+      const pod = await livePod(kube);
+      const config = loadConfig();
+      const files = await execInPod(
+        kube,
+        config.workload.namespace,
+        pod.metadata?.name ?? '',
+        config.workload.container,
+        ['cat', '/app/svid.0.pem'],
+      );
+      const onDisk = inspectSvid({ chainPem: files.stdout, bundlePem: files.stdout }).summary.serial;
+      expect(onDisk, 'svid.0.pem must have rotated away from the served certificate').not.toBe(served);
+    },
+  },
+  {
+    name: 'rotation-drop',
+    defect:
+      'a server that closes the first connection after each rotation unanswered (one failed exchange; variant image)',
+    control: 'ROT-02',
+    variant: 'drop-after-rotation',
+    confirm: (reports) =>
+      expect(
+        evidence(reports, 'ROT-02', 'client-through-rotation.txt'),
+        'the pod-to-pod client must have logged a failed exchange around the rotation',
+      ).toMatch(/❌/),
+  },
+  {
+    name: 'waiver-unknown-id',
+    defect: 'a waiver naming a control the catalogue does not have (NOPE-01): the configuration is refused at load',
+    control: undefined,
+    settings: { waivers: [{ id: 'NOPE-01', reason: 'no such control' }] },
+    rejectedAtLoad: /waivers\[0\]\.id: must be a control id of the catalogue/,
+  },
+  {
+    name: 'unjudged-existing',
+    defect:
+      'the kept cluster validated as provider existing with only its kubeconfig, up to the CNI phase, under ' +
+      '--reporter=dot: its hardening (CLUSTER-05…09) is not judged there and nothing FAILs',
+    control: undefined,
+    topology: { provider: 'existing', spire: 'host', nodes: 1 },
+    phases: ['12', '14'],
+    env: ({ kubeconfig }) => ({ SPIRE_VALIDATION_PROVIDER: 'existing', SPIRE_VALIDATION_KUBECONFIG: kubeconfig }),
+    args: ['--reporter=dot'],
+    blocked: ['CLUSTER-05', 'CLUSTER-06', 'CLUSTER-07', 'CLUSTER-08', 'CLUSTER-09'],
   },
   {
     name: 'agent-stopped',
@@ -431,6 +581,7 @@ export const CASES: DefectCase[] = [
     // The socket is gone because the agent is: the failure names the agent, with its remediation, not the mount.
     rootCause: /^root cause: SPIRE agent /,
     watch: agentStopper(),
+    // The pod phase is where it fails; the mesh controls after it fail too, but add nothing to the proof.
     last: true,
   },
 ];

@@ -5,10 +5,21 @@
 // reports/seeded-defects.md.
 //
 // One cluster serves the whole matrix: a healthy baseline run starts it cold with KEEP=1 (and proves the same set-up
-// passes without a defect), the cases reuse it with KEEP=1, the last case runs without KEEP and stops everything.
-// Before each case the workload Deployment is deleted, so every case judges a pod of its own deployment.
+// passes without a defect, every phase, resilience included), the cases reuse it with KEEP=1, the last case runs
+// without KEEP and stops everything. Each case runs only the phase its verdict needs and the controls that phase
+// depends on (phase selection, `phases`), and reads only its own run's report (its run id). Before each case the workload Deployment is deleted,
+// so every case judges a pod of its own deployment.
 // Never beside another validation or the cluster tests: the matrix waits until it has the host to itself.
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -23,7 +34,16 @@ import type { MatrixRow } from '../../lib/report/matrix.ts';
 import type { ComplianceDocument } from '../../lib/report/write.ts';
 import { waitFor } from '../../lib/wait.ts';
 import { type ChildRun, REPO_ROOT, readCompliance, runVitest, waitForExclusiveHost } from '../report/helpers.ts';
-import { CASES, type CaseContext, type DefectCase, VARIANT_IMAGE, variantManifest } from './cases.ts';
+import {
+  CASES,
+  type CaseContext,
+  casePhases,
+  type DefectCase,
+  LOCAL_HOST_SPIRE,
+  supportedTopology,
+  VARIANT_IMAGE,
+  variantManifest,
+} from './cases.ts';
 
 const REPORTS = join(REPO_ROOT, 'reports', 'selftest', 'seeded-defects');
 const TABLE = join(REPO_ROOT, 'reports', 'seeded-defects.md');
@@ -36,6 +56,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Measured {
   defect: string;
+  /** provider / SPIRE topology / nodes, and the phases run. */
+  where: string;
   expected: string;
   exitCode: number | null;
   /** Controls that ended FAIL, and WARN, in catalogue order. */
@@ -57,11 +79,11 @@ function writeTable(): void {
       '(the first a healthy baseline that starts the shared local cluster). Seconds to detection: from the start of ' +
       "the run (`vitest run` spawned) to the failing control's verdict (its finishedAt in compliance.json).",
     '',
-    '| defect | expected control | controls FAIL | controls WARN | exit code | seconds to detection | run seconds |',
-    '| --- | --- | --- | --- | --- | --- | --- |',
+    '| defect | where (provider, SPIRE, nodes; phases) | expected | controls FAIL | controls WARN | exit code | seconds to detection | run seconds |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
     ...measured.map(
       (m) =>
-        `| ${cell(m.defect)} | ${m.expected} | ${m.failed.join(', ') || '—'} | ${m.warned.join(', ') || '—'} | ` +
+        `| ${cell(m.defect)} | ${m.where} | ${m.expected} | ${m.failed.join(', ') || '—'} | ${m.warned.join(', ') || '—'} | ` +
         `${m.exitCode ?? 'killed'} | ${m.detectionSeconds?.toFixed(1) ?? '—'} | ${m.runSeconds.toFixed(0)} |`,
     ),
     '',
@@ -116,7 +138,27 @@ async function freshCluster(): Promise<CaseContext> {
     },
     { timeoutMs: 120_000, intervalMs: 1000, onProgress: log },
   );
-  return { reportsDir: REPORTS, ledgerFile: ledgerFile(config), kube, log };
+  return {
+    reportsDir: REPORTS,
+    ledgerFile: ledgerFile(config),
+    kube,
+    kubeconfig: (await provider()).kubeconfigPath(),
+    log,
+  };
+}
+
+/** Every file under `dir` modified at or after `since` (ms), relative to `dir`, but the matrix's own cases/ copies. */
+function modifiedSince(dir: string, since: number): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((file) => {
+    if (file.startsWith('cases/')) return false;
+    try {
+      const stat = statSync(join(dir, file));
+      return stat.isFile() && stat.mtimeMs >= since;
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** The variant image, FROM the product image that the baseline's DOCKER-01 built. */
@@ -132,25 +174,43 @@ async function buildVariant(): Promise<void> {
 
 interface CaseRun {
   run: ChildRun;
+  /** This run's report: undefined when the run wrote none (a report of another run is never taken for it). */
   doc: ComplianceDocument | undefined;
   started: number;
   watchError: unknown;
+  /** The host ledger before and after the run, as text. */
+  ledger: { before: string; after: string };
+  where: string;
+}
+
+function readText(file: string): string {
+  return existsSync(file) ? readFileSync(file, 'utf8') : '';
 }
 
 async function runCase(name: string, defect: DefectCase | undefined, keep: boolean): Promise<CaseRun> {
   const dir = join(REPORTS, 'cases', name);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
+  const runId = `seeded-${name}-${Date.now()}`;
   const env: Record<string, string> = {
     SPIRE_VALIDATION_REPORTS_DIR: REPORTS,
     SPIRE_VALIDATION_OFFLINE: '1',
+    SPIRE_VALIDATION_RUN_ID: runId,
     KEEP: keep ? '1' : '0',
-    // The defects are all in phases before resilience; the main validation runs that phase (75 s a run saved).
-    SPIRE_VALIDATION_RESILIENCE: '0',
   };
+  const topology = defect?.topology ?? LOCAL_HOST_SPIRE;
+  const unsupported = supportedTopology(topology);
+  if (unsupported) throw new Error(`case ${name} needs ${JSON.stringify(topology)}: ${unsupported}`);
+  // Only the phases its verdict needs (and the controls they depend on): no other phase can change that verdict.
+  const phases = defect ? casePhases(defect) : [];
+  if (phases.length > 0) env.SPIRE_VALIDATION_PHASES = phases.join(',');
+  const where =
+    `${topology.provider}, SPIRE ${topology.spire}, ${topology.nodes} node(s); ` +
+    `${phases.length > 0 ? `phases ${phases.join(', ')}` : 'every phase'}`;
   let context: CaseContext | undefined;
   if (defect) {
     context = await freshCluster();
+    Object.assign(env, defect.env?.(context));
     const product = readFileSync(PRODUCT_MANIFEST, 'utf8');
     const manifest = defect.variant ? variantManifest(product, defect.variant) : defect.manifest?.(product);
     if (manifest !== undefined) {
@@ -165,7 +225,9 @@ async function runCase(name: string, defect: DefectCase | undefined, keep: boole
     await defect.before?.(context);
   }
   rmSync(join(REPORTS, 'run', 'outcomes.json'), { force: true });
-  log(`${name}: validation run starts (KEEP=${env.KEEP})`);
+  log(`${name}: validation run starts (KEEP=${env.KEEP}; ${where})`);
+  const ledgerPath = ledgerFile(suiteConfig());
+  const ledgerBefore = readText(ledgerPath);
   const started = Date.now();
   let running = true;
   let watchError: unknown;
@@ -180,7 +242,7 @@ async function runCase(name: string, defect: DefectCase | undefined, keep: boole
   })();
   let run: ChildRun;
   try {
-    run = await runVitest({ env, timeoutMs: RUN_TIMEOUT_MS });
+    run = await runVitest({ env, timeoutMs: RUN_TIMEOUT_MS, args: defect?.args ?? [] });
   } finally {
     running = false;
     await watching;
@@ -190,9 +252,36 @@ async function runCase(name: string, defect: DefectCase | undefined, keep: boole
   for (const file of ['compliance.json', 'compliance.md']) {
     if (existsSync(join(REPORTS, file))) copyFileSync(join(REPORTS, file), join(dir, file));
   }
-  const doc = existsSync(join(REPORTS, 'compliance.json')) ? readCompliance(REPORTS) : undefined;
+  const written = existsSync(join(REPORTS, 'compliance.json')) ? readCompliance(REPORTS) : undefined;
+  // A report of an earlier run (the previous case's) is never read as this one's.
+  const doc = written?.runId === runId ? written : undefined;
+  if (written && !doc) log(`${name}: compliance.json is of run ${written.runId}, not of this run (${runId})`);
   log(`${name}: exit ${run.code} after ${run.seconds.toFixed(0)} s`);
-  return { run, doc, started, watchError };
+  return { run, doc, started, watchError, ledger: { before: ledgerBefore, after: readText(ledgerPath) }, where };
+}
+
+/** A configuration refused at load: exit non-zero naming the problem, no report of this run, nothing changed. */
+function expectRefusedAtLoad(defect: DefectCase, result: CaseRun): void {
+  const { run, doc, started, ledger } = result;
+  expect.soft(run.code, 'a refused configuration must fail the run').not.toBe(0);
+  expect.soft(run.output, 'the refusal names the problem').toMatch(defect.rejectedAtLoad as RegExp);
+  expect.soft(run.output, 'and says nothing was changed').toContain('nothing on the host was changed');
+  expect.soft(doc, 'no report of this run').toBeUndefined();
+  expect.soft(ledger.after, 'the host ledger is unchanged').toBe(ledger.before);
+  expect.soft(modifiedSince(REPORTS, started), 'nothing in the reports directory was written').toEqual([]);
+}
+
+/** Required controls left not judged, with no FAIL: the run fails on them alone, whatever the reporter. */
+function expectBlockedOnly(defect: DefectCase, result: CaseRun): void {
+  const { run, doc } = result;
+  expect(doc, `the run wrote no compliance.json of its own:\n${run.output.slice(-4000)}`).toBeDefined();
+  expect.soft(idsWith(doc, 'FAIL'), 'no control FAILs').toEqual([]);
+  for (const id of defect.blocked ?? []) {
+    const row = doc?.rows.find((r) => r.id === id);
+    expect.soft(row?.status, `${id} must be BLOCKED (not judged); ${row?.reason}`).toBe('BLOCKED');
+  }
+  expect.soft(run.code, 'a run whose required controls were not judged must exit 1').toBe(1);
+  expect.soft(doc?.result).toBe('failed');
 }
 
 const idsWith = (doc: ComplianceDocument | undefined, status: MatrixRow['status']) =>
@@ -210,6 +299,20 @@ function remediationBlock(output: string, row: MatrixRow): string {
   if (start < 0) return '';
   const end = lines.findIndex((line, i) => i > start && !line.startsWith('  '));
   return lines.slice(start, end < 0 ? undefined : end).join('\n');
+}
+
+/** What the case must end with, as the table says it. */
+function expectation(defect: DefectCase): string {
+  if (defect.rejectedAtLoad) return 'refused at load';
+  if (defect.blocked) return `${defect.blocked.join(', ')} BLOCKED, no FAIL`;
+  return defect.control ? `${defect.control} ${defect.status ?? 'FAIL'}` : '(none in the catalogue)';
+}
+
+/** The kept cluster as it is (the run's pods included), for confirming a defect on the live components. */
+async function freshClusterContext(): Promise<CaseContext> {
+  const config = suiteConfig();
+  const kubeconfig = (await provider()).kubeconfigPath();
+  return { reportsDir: REPORTS, ledgerFile: ledgerFile(config), kube: connect(kubeconfig), kubeconfig, log };
 }
 
 describe('seeded-defect matrix', () => {
@@ -236,10 +339,11 @@ describe('seeded-defect matrix', () => {
   test(
     'baseline: the healthy deployment passes on the cluster the cases share (cold start, KEEP=1)',
     async () => {
-      const { run, doc, started } = await runCase('baseline', undefined, true);
+      const { run, doc, started, where } = await runCase('baseline', undefined, true);
       const firstFail = doc?.rows.find((row) => row.status === 'FAIL');
       measured.push({
         defect: 'none (baseline: the product deployment)',
+        where,
         expected: '—',
         exitCode: run.code,
         failed: idsWith(doc, 'FAIL'),
@@ -256,14 +360,16 @@ describe('seeded-defect matrix', () => {
 
   for (const defect of CASES) {
     test(
-      `${defect.name}: ${defect.defect} — ${defect.control ?? 'no control'} ${defect.status ?? 'FAIL'}, run exits non-zero`,
+      `${defect.name}: ${defect.defect} — ${expectation(defect)}, run exits non-zero`,
       async () => {
-        const { run, doc, started, watchError } = await runCase(defect.name, defect, !defect.last);
+        const result = await runCase(defect.name, defect, !defect.last);
+        const { run, doc, started, watchError, where } = result;
         const row = doc?.rows.find((r) => r.id === defect.control);
         const failed = idsWith(doc, 'FAIL');
         measured.push({
           defect: defect.defect,
-          expected: defect.control ? `${defect.control} ${defect.status ?? 'FAIL'}` : '(none in the catalogue)',
+          where,
+          expected: expectation(defect),
           exitCode: run.code,
           failed,
           warned: idsWith(doc, 'WARN'),
@@ -272,7 +378,9 @@ describe('seeded-defect matrix', () => {
         });
         writeTable();
         if (watchError) throw new Error(`the defect could not be seeded: ${(watchError as Error).message}`);
-        expect(doc, `the run wrote no compliance.json:\n${run.output.slice(-4000)}`).toBeDefined();
+        if (defect.rejectedAtLoad) return expectRefusedAtLoad(defect, result);
+        if (defect.blocked) return expectBlockedOnly(defect, result);
+        expect(doc, `the run wrote no compliance.json of its own:\n${run.output.slice(-4000)}`).toBeDefined();
         if (!defect.control) {
           throw new Error(
             `NOT DETECTED by any named control: ${defect.gap}. The run exited ${run.code}; FAIL: ${failed.join(', ') || 'none'}`,
@@ -302,7 +410,10 @@ describe('seeded-defect matrix', () => {
               .soft(row.remediation, `${control.id} must carry its own remediation (no broken layer under it)`)
               .toBe(control.remediation);
         }
-        if (row?.status === status) defect.confirm?.(REPORTS);
+        if (row?.status === status && defect.confirm) {
+          const context = await freshClusterContext();
+          await defect.confirm(REPORTS, context);
+        }
       },
       RUN_TIMEOUT_MS + 5 * 60_000,
     );

@@ -8,6 +8,9 @@
 //   any-client      authorization off: any client certificate that chains to the bundle is accepted, whatever its ID
 //   no-client-cert  TLS without client authentication: no client certificate is requested, everyone gets the reply
 //   stale-cert      keeps serving its first certificate: rotations are written to the files but never served
+//   drop-after-rotation
+//                   the product server, but the first client connection after each rotation is closed unanswered
+//                   (one failed exchange per rotation; every other exchange is served the rotated certificate)
 import { chmodSync, existsSync, statSync } from 'node:fs';
 import type { Server } from 'node:http';
 import tls from 'node:tls';
@@ -27,7 +30,7 @@ import { parseSpiffeId } from '../../../workload/src/spiffe-id.ts';
 import { DEFAULT_OUT_DIR, writeSvidFiles } from '../../../workload/src/svid-files.ts';
 import { resolveEndpoint, X509Source, type X509Svid } from '../../../workload/src/workload-api.ts';
 
-const DEFECTS = ['key-0644', 'any-client', 'no-client-cert', 'stale-cert'] as const;
+const DEFECTS = ['key-0644', 'any-client', 'no-client-cert', 'stale-cert', 'drop-after-rotation'] as const;
 type Defect = (typeof DEFECTS)[number];
 const isDefect = (text: string | undefined): text is Defect => DEFECTS.includes(text as Defect);
 
@@ -80,8 +83,21 @@ async function brokenServer(
           log,
         });
   server = tlsServer;
+  let dropNext = false;
+  if (defect === 'drop-after-rotation') {
+    // The product's connection handler, behind one that drops the first connection after a rotation.
+    const [product] = tlsServer.listeners('secureConnection') as Array<(socket: tls.TLSSocket) => void>;
+    tlsServer.removeAllListeners('secureConnection');
+    tlsServer.on('secureConnection', (socket: tls.TLSSocket) => {
+      if (!dropNext) return product?.(socket);
+      dropNext = false;
+      log.info('[Defect] closing the first connection after the rotation unanswered');
+      socket.destroy();
+    });
+  }
   source.on('update', (next) => {
     if (defect !== 'stale-cert') updateServerSvid(tlsServer, next);
+    if (defect === 'drop-after-rotation') dropNext = true;
     log.info(`[SVID Rotation] New SVID serial ${next.chain[0]?.serialNumber.toLowerCase()}; TLS context updated`);
     writeSvidFiles(next, DEFAULT_OUT_DIR).catch((error: unknown) => log.error(`❌ ${messageOf(error)}`));
   });
