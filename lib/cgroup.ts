@@ -204,6 +204,11 @@ export interface ClusterDrivers {
  * its own); nothing may use the systemd driver where systemd is not PID 1.
  */
 export function cgroupDriverProblems(host: HostCgroups, cluster: ClusterDrivers | undefined): string[] {
+  return [...dockerCgroupProblems(host), ...(cluster ? clusterDriverProblems(host, cluster) : [])];
+}
+
+/** Docker against the host: its cgroup version must be the kernel's, its driver systemd only under systemd. */
+export function dockerCgroupProblems(host: HostCgroups): string[] {
   const problems: string[] = [];
   if (!host.docker) problems.push("docker info did not answer, so Docker's cgroup driver and version are unknown");
   else {
@@ -216,24 +221,28 @@ export function cgroupDriverProblems(host: HostCgroups, cluster: ClusterDrivers 
     if (host.docker.driver === 'systemd' && !host.systemdInit)
       problems.push('Docker reports the systemd cgroup driver, but systemd is not PID 1 here');
   }
-  if (cluster) {
-    if (!cluster.kubelet || !cluster.containerd)
-      problems.push(
-        `the cluster's configuration does not name both drivers (kubelet: ${cluster.kubelet ?? 'not set'}, ` +
-          `containerd: ${cluster.containerd ?? 'not set'})`,
-      );
-    else if (cluster.kubelet !== cluster.containerd)
-      problems.push(
-        `the kubelet's cgroupDriver (${cluster.kubelet}) and containerd's runc driver (${cluster.containerd}) differ`,
-      );
-    if ((cluster.kubelet === 'systemd' || cluster.containerd === 'systemd') && !host.systemdInit)
-      problems.push('the cluster is configured with the systemd cgroup driver, but systemd is not PID 1 here');
-    const wanted = kubeletDriverFor(host.systemdInit);
-    if (cluster.kubelet && cluster.kubelet !== wanted)
-      problems.push(
-        `the kubelet is configured with ${cluster.kubelet}, but on this host (systemd ${host.systemdInit ? 'is' : 'is not'} ` +
-          `PID 1) it must use ${wanted}`,
-      );
-  }
+  return problems;
+}
+
+/** The kubelet and containerd against each other and the host (their drivers as the caller read them). */
+export function clusterDriverProblems(host: HostCgroups, cluster: ClusterDrivers): string[] {
+  const problems: string[] = [];
+  if (!cluster.kubelet || !cluster.containerd)
+    problems.push(
+      `the cluster's configuration does not name both drivers (kubelet: ${cluster.kubelet ?? 'not set'}, ` +
+        `containerd: ${cluster.containerd ?? 'not set'})`,
+    );
+  else if (cluster.kubelet !== cluster.containerd)
+    problems.push(
+      `the kubelet's cgroupDriver (${cluster.kubelet}) and containerd's runc driver (${cluster.containerd}) differ`,
+    );
+  if ((cluster.kubelet === 'systemd' || cluster.containerd === 'systemd') && !host.systemdInit)
+    problems.push('the cluster is configured with the systemd cgroup driver, but systemd is not PID 1 here');
+  const wanted = kubeletDriverFor(host.systemdInit);
+  if (cluster.kubelet && cluster.kubelet !== wanted)
+    problems.push(
+      `the kubelet is configured with ${cluster.kubelet}, but on this host (systemd ${host.systemdInit ? 'is' : 'is not'} ` +
+        `PID 1) it must use ${wanted}`,
+    );
   return problems;
 }

@@ -262,7 +262,7 @@ const catalogue: Control[] = [
 
   {
     id: 'HOST-08',
-    title: 'cgroup version and drivers recorded (Docker, kubelet, containerd agree with the host)',
+    title: "cgroup version and Docker's driver recorded, in agreement with the host",
     phase: 'host',
     severity: 'critical',
     source: 'Step 3: the Ubuntu 22.04 host (cgroup v2, systemd); Troubleshooting Issue 5: SVID Fetch Fails',
@@ -272,9 +272,8 @@ const catalogue: Control[] = [
     remediation:
       "The SPIRE agent finds a workload's container from its cgroup, so the layout must be the one the suite configured: " +
       'compare `grep cgroup /proc/self/mountinfo`, `cat /proc/1/comm` and `docker info --format ' +
-      "'{{.CgroupDriver}} {{.CgroupVersion}}'`. Docker's cgroup version must be the kernel's; the kubelet and containerd " +
-      'must use the same driver, systemd only where systemd is PID 1 (`cgroupDriver` in kubelet.yaml, `SystemdCgroup` ' +
-      'in containerd.toml).',
+      "'{{.CgroupDriver}} {{.CgroupVersion}}'`. Docker's cgroup version must be the kernel's, and its driver systemd " +
+      "only where systemd is PID 1. The kubelet's and containerd's drivers are judged on the running cluster (CLUSTER-10).",
   },
 
   // Cluster: the seed's Step 3 (complete_k8s_setup.sh) on the selected provider.
@@ -398,6 +397,20 @@ const catalogue: Control[] = [
       "(manifests/kube-flannel.yaml) runs unprivileged with NET_ADMIN and NET_RAW only, and the suite's workload " +
       'needs no privileged container. A server-side dry run of a privileged pod must be refused with "disallowed by ' +
       'cluster policy"; a pod that needs privileged must be redesigned (capabilities instead), not the flag restored.',
+  },
+  {
+    id: 'CLUSTER-10',
+    title: "The kubelet's and containerd's cgroup drivers, read from the running components, agree with the host",
+    phase: 'cluster',
+    severity: 'critical',
+    source: 'Step 3: the Ubuntu 22.04 host (cgroup v2, systemd); Troubleshooting Issue 5: SVID Fetch Fails',
+    requires: ['CLUSTER-03'],
+    providerOwned: true,
+    remediation:
+      "The SPIRE agent's k8s attestor finds a pod's container from its cgroup, so the kubelet and containerd must use " +
+      "the same driver, systemd only where systemd is PID 1: compare the kubelet's live configuration (`kubectl get " +
+      "--raw /api/v1/nodes/<node>/proxy/configz`, cgroupDriver) with containerd's loaded one (`crictl info`, the runc " +
+      "runtime's SystemdCgroup) and fix `cgroupDriver` in kubelet.yaml or `SystemdCgroup` in containerd.toml.",
   },
 
   // CNI: Flannel, then the node turns Ready.

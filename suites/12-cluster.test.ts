@@ -15,14 +15,17 @@ import {
   tcpConnect,
   tlsGet,
 } from '../fixtures/cluster/component-probes.ts';
+import { runcDriverOfCriConfig } from '../fixtures/cluster/cri-runtime.ts';
 import { API_PORT, KUBELET_READ_ONLY_PORT, KUBELET_SECURE_PORT } from '../fixtures/cluster/local/layout.ts';
 import type { ComponentName } from '../fixtures/cluster/local/state.ts';
 import { LocalProvider } from '../fixtures/cluster/local.ts';
 import { pkiFiles } from '../fixtures/cluster/pki.ts';
 import { clusterProvider, kube, ownPids } from '../fixtures/cluster-context.ts';
 import { control } from '../fixtures/control.ts';
+import { readHostCgroups } from '../fixtures/host-cgroups.ts';
 import { foreignClusterProcesses, isProcessAlive } from '../fixtures/pids.ts';
 import type { RunContext } from '../fixtures/run-context.ts';
+import { clusterDriverProblems } from '../lib/cgroup.ts';
 
 /** Other clusters' processes in the way: kube components running that this run (or a KEEP=1 run) did not start. */
 control('CLUSTER-01', async ({ run, evidence }) => {
@@ -287,6 +290,42 @@ control('CLUSTER-08', async ({ run, evidence }) => {
     readOnlyPort,
     `expected the kubelet's live configuration (/configz) to have readOnlyPort 0; it reports ${readOnlyPort ?? describeOutcome(configz)}`,
   ).toBe(0);
+});
+
+/** The cgroup drivers in force: the kubelet's from its /configz, containerd's from its loaded CRI configuration. */
+control('CLUSTER-10', async ({ run, evidence }) => {
+  const { local, pid } = await localComponent(run, 'kubelet');
+  const nodeIp = local.nodeAddress() ?? '';
+  const pki = pkiFiles(local.layout.pkiDir);
+  const configz = await tlsGet(nodeIp, KUBELET_SECURE_PORT, '/configz', {
+    ca: pem(pki.ca.cert),
+    ...credential(pki.apiserverKubeletClient),
+  });
+  const kubeletDriver =
+    configz.kind === 'answered' && configz.status === 200
+      ? (JSON.parse(configz.body) as { kubeletconfig?: { cgroupDriver?: string } }).kubeletconfig?.cgroupDriver
+      : undefined;
+  const info = await local.runtimeInfo();
+  const containerd = runcDriverOfCriConfig(info.config);
+  const host = await readHostCgroups();
+  const kubelet = kubeletDriver === 'systemd' || kubeletDriver === 'cgroupfs' ? kubeletDriver : undefined;
+  const problems = clusterDriverProblems(host, { kubelet, containerd });
+  const runc = (JSON.parse(info.config ?? '{}') as { containerd?: { runtimes?: { runc?: unknown } } }).containerd
+    ?.runtimes?.runc;
+  await evidence(
+    'cgroup-drivers.txt',
+    [
+      `host: cgroup ${host.version}, systemd is PID 1: ${host.systemdInit ? 'yes' : 'no'}`,
+      `kubelet PID ${pid} /configz cgroupDriver → ${kubeletDriver ?? describeOutcome(configz)}`,
+      `containerd (CRI Status verbose on ${local.layout.containerdSocket}) runc → ${containerd ?? 'no SystemdCgroup option'}`,
+      `containerd's loaded runc runtime: ${JSON.stringify(runc)}`,
+      `problems: ${problems.length === 0 ? 'none' : problems.join('; ')}`,
+    ].join('\n'),
+  );
+  expect(
+    problems,
+    `the kubelet's and containerd's cgroup drivers must agree with this host: ${problems.join('; ')}`,
+  ).toEqual([]);
 });
 
 control('CLUSTER-09', async ({ run, evidence }) => {

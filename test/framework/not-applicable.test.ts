@@ -95,7 +95,7 @@ describe('every not-applicable path has a reason the report prints, or the contr
       ]),
     );
     const hostPrep = ['HOST-01', 'HOST-02', 'HOST-03', 'HOST-04', 'HOST-05', 'HOST-06', 'HOST-07', 'HOST-08'];
-    const hardening = ['CLUSTER-05', 'CLUSTER-06', 'CLUSTER-07', 'CLUSTER-08', 'CLUSTER-09'];
+    const hardening = ['CLUSTER-05', 'CLUSTER-06', 'CLUSTER-07', 'CLUSTER-08', 'CLUSTER-09', 'CLUSTER-10'];
     expect(table).toEqual({
       local: [],
       minikube: [...hardening, 'SPIRE-07'].map((id) => `${id}:unjudged`),

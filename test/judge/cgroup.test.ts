@@ -205,3 +205,21 @@ describe('the host control (HOST-08) and the simulated-only message', () => {
     );
   });
 });
+
+describe("containerd's loaded CRI configuration (CRI Status verbose, info.config)", () => {
+  test('the runc runtime SystemdCgroup option is the driver; absent options or runtime name none', async () => {
+    const { runcDriverOfCriConfig } = await import('../../fixtures/cluster/cri-runtime.ts');
+    const config = (options: Record<string, unknown> | undefined) =>
+      JSON.stringify({
+        containerd: {
+          defaultRuntimeName: 'runc',
+          runtimes: { runc: { runtimeType: 'io.containerd.runc.v2', options } },
+        },
+      });
+    expect(runcDriverOfCriConfig(config({ SystemdCgroup: true }))).toBe('systemd');
+    expect(runcDriverOfCriConfig(config({ SystemdCgroup: false, BinaryName: '/usr/bin/runc' }))).toBe('cgroupfs');
+    expect(runcDriverOfCriConfig(config({ BinaryName: '/usr/bin/runc' }))).toBeUndefined();
+    expect(runcDriverOfCriConfig(config(undefined))).toBeUndefined();
+    expect(runcDriverOfCriConfig(undefined)).toBeUndefined();
+  });
+});
