@@ -257,7 +257,7 @@ control('SPIRE-08', async ({ run, evidence, need }) => {
     component.restarted
       ? 'started by the suite; a KEEP run left it with another configuration and this run restarted it'
       : component.adopted
-        ? 'started by the suite (a KEEP run left it, adopted as it matched)'
+        ? 'started by the suite; a KEEP run left it and this run adopted it'
         : component.startedByRun
           ? 'started by this run'
           : 'not started by the suite (yours: never changed or restarted by it)';
