@@ -537,6 +537,27 @@ const catalogue: Control[] = [
       SVID_FETCH_REMEDIATION,
   },
 
+  {
+    id: 'SPIRE-08',
+    title: 'The running SPIRE matches the configuration (trust domain, server address, sockets, attestors)',
+    phase: 'spire',
+    severity: 'blocker',
+    source:
+      'Step 1: SPIRE server and agent for trust domain example.org (issue 20: a running SPIRE that disagrees with the ' +
+      'configuration is named in the SPIRE phase)',
+    requires: ['SPIRE-04'],
+    needs: ['spireBinaries', 'spireServer', 'spireAgent'],
+    remediation:
+      'The SPIRE serving the configured sockets differs from the configuration in the fields named above (each with ' +
+      'the value configured and the value the running server or agent has, and where that value was read). A SPIRE ' +
+      'you run is never changed by the suite: change the configuration to match it (trustDomain / ' +
+      'SPIRE_VALIDATION_TRUST_DOMAIN, spire.serverPort, spire.serverSocket, spire.agentSocket, attestation), or ' +
+      'reconfigure and restart that SPIRE (join_token NodeAttestor, WorkloadAttestor "docker", and "k8s" for ' +
+      'containerd nodes), or point the suite at other sockets where it starts its own. A SPIRE a KEEP run of the ' +
+      'suite left is restarted with the new configuration by SPIRE-01 and SPIRE-03 (their logs say what differed); ' +
+      'if it still differs, stop it (`npm run teardown`) and run again.',
+  },
+
   // Registration: seed Step 4 (run_k8s_demo.sh step 3) and Testing step 7.
   {
     id: 'REG-01',
@@ -544,7 +565,7 @@ const catalogue: Control[] = [
     phase: 'registration',
     severity: 'blocker',
     source: 'Step 4 Expected Output: ✅ Workload registered',
-    requires: ['SPIRE-06'],
+    requires: ['SPIRE-06', 'SPIRE-08'],
     needs: ['agentId'],
     provides: ['workloadEntryId'],
     remediation:
@@ -719,7 +740,7 @@ const catalogue: Control[] = [
     phase: 'k8sRegistration',
     severity: 'blocker',
     source: 'Step 4 Expected Output: ✅ Workload registered',
-    requires: ['SPIRE-06', 'CNI-04'],
+    requires: ['SPIRE-06', 'SPIRE-08', 'CNI-04'],
     needs: ['agentId'],
     provides: ['k8sEntryId'],
     remediation:

@@ -19,11 +19,14 @@ import {
   listAgents,
   printableCommand,
   runningVersion,
+  type SpireComponent,
   serverHealthy,
 } from '../fixtures/spire.ts';
 import { agentInfo } from '../fixtures/spire-agent-debug.ts';
+import { observeAgent, observeServer } from '../fixtures/spire-observation.ts';
 import { agentAttestationProblems } from '../lib/agent-attestation.ts';
 import { k8sAttestorSettings, kubeletVerificationProblems } from '../lib/kubelet-attestor.ts';
+import { agentDifferences, serverDifferences, spireExpectation } from '../lib/spire-drift.ts';
 import { isPinnedSpireVersion, PINNED_SPIRE_VERSION } from '../lib/spire-version.ts';
 
 /**
@@ -49,6 +52,16 @@ async function expectPinnedVersionServing(
   ).toBe(true);
 }
 
+/** For evidence: a kept daemon this run restarted because its configuration differed, and what differed. */
+function restartNote(component: SpireComponent): string {
+  const restarted = component.restarted;
+  if (!restarted) return '';
+  return (
+    `\nrestarted by this run with its configuration (${restarted.freshData ? 'fresh data' : 'data kept'}): a KEEP ` +
+    `run left it with another one:\n${restarted.differences.map((sentence) => `- ${sentence}`).join('\n')}`
+  );
+}
+
 /** `pgrep -a`-style evidence: the process lines of an executable. */
 async function processLines(name: string): Promise<string> {
   const result = await execa('pgrep', ['-a', name], { reject: false });
@@ -62,7 +75,8 @@ control('SPIRE-01', async ({ run, evidence, log, need, provide }) => {
   const lines = await processLines('spire-server');
   await evidence(
     'pgrep-spire-server.txt',
-    `${lines || '(no spire-server process visible)'}\nstarted by the suite: ${server.startedByRun}${server.adopted ? ' (adopted: a KEEP run left it)' : ''}`,
+    `${lines || '(no spire-server process visible)'}\nstarted by the suite: ${server.startedByRun}${server.adopted ? ' (adopted: a KEEP run left it)' : ''}` +
+      restartNote(server),
   );
   if (server.configFile) await evidence('server.conf', readFileSync(server.configFile, 'utf8'));
   expect(lines, 'no spire-server process is running').toMatch(/spire-server/);
@@ -104,7 +118,7 @@ ${verification}`,
   const listing = await execa('ls', ['-la', run.config.spire.agentSocket], { reject: false, all: true });
   await evidence(
     'agent-process-and-socket.txt',
-    `${lines}\n\n$ ls -la ${run.config.spire.agentSocket}\n${listing.all}`,
+    `${lines}\n\n$ ls -la ${run.config.spire.agentSocket}\n${listing.all}${restartNote(agent.component)}`,
   );
   expect(lines, 'no spire-agent process is running').toMatch(/spire-agent/);
   expect(isSocket(run.config.spire.agentSocket), `${run.config.spire.agentSocket} is not a socket`).toBe(true);
@@ -225,4 +239,46 @@ control('SPIRE-07', async ({ run, evidence }) => {
     `expected a client trusting a foreign CA to reject the kubelet's certificate (a certificate verify error); it gave ` +
       describeOutcome(foreign),
   ).toBe(true);
+});
+
+control('SPIRE-08', async ({ run, evidence, need }) => {
+  // What the run found (or restarted) is judged on the live processes serving the configured sockets, each value
+  // with its source, before any registration is tried: REG-01 and K8SREG-01 require this control.
+  const { serverSocket, agentSocket } = run.config.spire;
+  const k8sAttestation = run.shared.cluster !== undefined && attestationMode(run) === 'k8s';
+  const expected = spireExpectation(run.config, { k8sAttestation });
+  const server = await observeServer(need('spireBinaries').server, socketServer(serverSocket), serverSocket);
+  const agent = await observeAgent(socketServer(agentSocket));
+  const differences = [
+    ...serverDifferences(expected, server.observation),
+    ...agentDifferences(expected, agent.observation),
+  ];
+  const origin = (component: SpireComponent) =>
+    component.restarted
+      ? 'started by the suite; a KEEP run left it with another configuration and this run restarted it'
+      : component.adopted
+        ? 'started by the suite; a KEEP run left it and this run adopted it'
+        : component.startedByRun
+          ? 'started by this run'
+          : 'not started by the suite (yours: never changed or restarted by it)';
+  await evidence(
+    'spire-vs-configuration.json',
+    JSON.stringify(
+      {
+        configured: expected,
+        server: { origin: origin(need('spireServer')), config: server.configFile, ...server.observation },
+        agent: { origin: origin(need('spireAgent')), config: agent.configFile, ...agent.observation },
+        differences,
+      },
+      null,
+      2,
+    ),
+    'application/json',
+  );
+  const sentences = differences.map((difference) => difference.sentence);
+  expect(
+    sentences,
+    `the SPIRE serving ${serverSocket} and ${agentSocket} should match the configuration; ` +
+      `${sentences.length} field(s) differ: ${sentences.join('; ')}`,
+  ).toEqual([]);
 });

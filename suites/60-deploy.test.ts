@@ -16,6 +16,7 @@ import {
   podSummary,
   renderManifest,
   waitForReadyPods,
+  waitForRollout,
 } from '../fixtures/kube.ts';
 import type { RunContext } from '../fixtures/run-context.ts';
 import { isSocket } from '../fixtures/spire.ts';
@@ -89,7 +90,10 @@ control('DEPLOY-03', async ({ run, evidence, log, provide }) => {
   const started = Date.now();
   let pods: Awaited<ReturnType<typeof waitForReadyPods>>;
   try {
-    pods = await waitForReadyPods(kube(run), namespace, selector(run), run.config.timeouts.podReadySeconds * 1000, log);
+    // The pod of the template just applied, not one of a kept Deployment's older template still running.
+    const timeoutMs = run.config.timeouts.podReadySeconds * 1000;
+    await waitForRollout(kube(run), namespace, 'mtls-app', timeoutMs, log);
+    pods = await waitForReadyPods(kube(run), namespace, selector(run), timeoutMs, log);
   } catch (error) {
     const current = await kube(run).core.listNamespacedPod({ namespace, labelSelector: selector(run) });
     const events = await Promise.all(current.items.map((p) => eventsOf(kube(run), namespace, p.metadata?.name ?? '')));

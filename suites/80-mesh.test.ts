@@ -13,7 +13,15 @@ import { foreignClient, type ProbeOutcome, probeMtlsServer } from '../fixtures/c
 import { attestationMode, kube } from '../fixtures/cluster-context.ts';
 import { type ControlContext, control } from '../fixtures/control.ts';
 import { EntryApi } from '../fixtures/entry-api.ts';
-import { applyManifest, eventsOf, podLogs, podSummary, renderManifest, waitForReadyPods } from '../fixtures/kube.ts';
+import {
+  applyManifest,
+  eventsOf,
+  podLogs,
+  podSummary,
+  renderManifest,
+  waitForReadyPods,
+  waitForRollout,
+} from '../fixtures/kube.ts';
 import { inOwnNamespace, type OneShotPod, type OneShotResult, runOneShotPod } from '../fixtures/one-shot-pod.ts';
 import { dockerSelectors, ensureEntry, k8sSelectors } from '../fixtures/registration.ts';
 import { noIdentityIssuedLines, selectorsOfLine } from '../lib/agent-log.ts';
@@ -91,6 +99,8 @@ control(
     const selector = `app=${CLIENT_LABEL}`;
     let clientPod: Awaited<ReturnType<typeof waitForReadyPods>>[number] | undefined;
     try {
+      // The client of the template just applied, not a kept Deployment's older one (another server ID).
+      await waitForRollout(kube(run), namespace, 'mtls-client', run.config.timeouts.podReadySeconds * 1000, log);
       [clientPod] = await waitForReadyPods(
         kube(run),
         namespace,
