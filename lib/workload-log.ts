@@ -60,3 +60,32 @@ const REJECTED_HANDSHAKE = /^\[Server\] ❌ REJECTED CLIENT: TLS handshake faile
 export function handshakeRejections(text: string): string[] {
   return captures(text, REJECTED_HANDSHAKE);
 }
+
+const FETCH_CALL = /^\[SVID Fetch\] Calling SPIRE Agent API\b/;
+const FETCHED = /^✅ Successfully fetched SVIDs!$/;
+const FETCHED_ID = /^SPIFFE ID: (\S+)$/;
+
+/** The SPIFFE IDs a workload logged as its own after fetching an SVID ("SPIFFE ID: <id>" lines), in log order. */
+export function fetchedSpiffeIds(text: string): string[] {
+  return captures(text, FETCHED_ID);
+}
+
+/**
+ * What the log lacks to show that the workload fetched an SVID for `expectedId`: the call to the agent, the success
+ * line, and a "SPIFFE ID:" line naming exactly that ID (`…/k8s-workload-client` is not `…/k8s-workload`). Empty when
+ * it shows all three.
+ */
+export function svidFetchProblems(text: string, expectedId: string): string[] {
+  const lines = logLines(text);
+  const problems: string[] = [];
+  if (!lines.some((line) => FETCH_CALL.test(line)))
+    problems.push('no "[SVID Fetch] Calling SPIRE Agent API" line: the workload never called the agent');
+  if (!lines.some((line) => FETCHED.test(line))) problems.push('no "✅ Successfully fetched SVIDs!" line');
+  const ids = fetchedSpiffeIds(text);
+  if (!ids.includes(expectedId))
+    problems.push(
+      `no line "SPIFFE ID: ${expectedId}" (exactly); the SPIFFE IDs logged are ` +
+        `${ids.length > 0 ? ids.join(', ') : 'none'}`,
+    );
+  return problems;
+}
