@@ -999,15 +999,19 @@ const catalogue: Control[] = [
   },
   {
     id: 'ROT-02',
-    title: 'Pod-to-pod mTLS carries on through rotation: the client pod gets the new certificate, no restarts',
+    title:
+      'Pod-to-pod mTLS carries on through rotation: the client pod gets the new certificate, no failed exchange, no ' +
+      'restarts',
     phase: 'rotation',
     severity: 'critical',
     source: 'Next Steps 1 and 2: Multi-Pod Communication, SVID Rotation',
     requires: ['MESH-01', 'ROT-01'],
-    needs: ['clientPod', 'rotatedSerial'],
+    needs: ['pod', 'clientPod', 'rotatedSerial'],
     remediation:
       'The client must open each connection with its newest SVID and the server must keep its listener across the ' +
-      'rotation; check the mtls-client pod log attached for failed exchanges and the server pod log for rotations.',
+      "rotation: from the server's rotation on, every exchange must succeed (one failure fails the control). Check " +
+      'the attached client-through-rotation.txt for the failed exchanges and their times, and the server pod log for ' +
+      'its rotations.',
   },
   {
     id: 'RES-01',

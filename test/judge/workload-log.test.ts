@@ -1,6 +1,7 @@
-// The judges of the workload's own log lines: the SVID fetch names the workload's ID exactly (POD-01).
+// The judges of the workload's own log lines: the SVID fetch names the workload's ID exactly (POD-01), and the
+// pod-to-pod client carries on through a rotation without a single failed exchange (ROT-02).
 import { describe, expect, test } from 'vitest';
-import { svidFetchProblems } from '../../lib/workload-log.ts';
+import { judgeExchangesThroughRotation, svidFetchProblems, type TimedLine } from '../../lib/workload-log.ts';
 
 const WORKLOAD = 'spiffe://example.org/k8s-workload';
 const CLIENT = 'spiffe://example.org/k8s-workload-client';
@@ -31,5 +32,55 @@ describe('svidFetchProblems (POD-01)', () => {
       'no "✅ Successfully fetched SVIDs!" line',
       `no line "SPIFFE ID: ${WORKLOAD}" (exactly); the SPIFFE IDs logged are none`,
     ]);
+  });
+});
+
+describe('judgeExchangesThroughRotation (ROT-02)', () => {
+  const T0 = Date.parse('2026-12-04T18:00:00.000Z');
+  const at = (seconds: number, text: string): TimedLine => ({ at: T0 + seconds * 1000, text });
+  const exchange = (seconds: number, serial: string) => [
+    at(seconds, '[Client] Connecting to mtls-app:9999, expecting server spiffe://example.org/k8s-workload...'),
+    at(seconds + 0.1, `[Client] Server certificate serial: ${serial}`),
+    at(seconds + 0.1, '[Client] Server Replied: Secure Hello from SPIRE Server!'),
+  ];
+  const failed = (seconds: number) =>
+    at(seconds, '[Client] ❌ mTLS request failed: socket hang up — trying again in 5s');
+  const window = { fromMs: T0, toMs: T0 + 60_000 };
+
+  test('every exchange after the rotation succeeds and one is served the new certificate: no problem', () => {
+    const judged = judgeExchangesThroughRotation([...exchange(2, 'aa'), ...exchange(7, 'bb')], 'bb', window);
+    expect(judged.problems).toEqual([]);
+    expect(judged.replies).toBe(2);
+    expect(judged.servedRotated?.at).toBe(T0 + 7100);
+  });
+
+  test('one failed exchange fails, even when later ones succeed; each failure is named with its time', () => {
+    const lines = [...exchange(2, 'bb'), failed(7), ...exchange(12, 'bb'), failed(17), ...exchange(22, 'bb')];
+    const judged = judgeExchangesThroughRotation(lines, 'bb', window);
+    expect(judged.failures).toHaveLength(2);
+    expect(judged.problems).toEqual([
+      '2 failed exchange(s) from 2026-12-04T18:00:00.000Z to 2026-12-04T18:01:00.000Z: ' +
+        '2026-12-04T18:00:07.000Z [Client] ❌ mTLS request failed: socket hang up — trying again in 5s; ' +
+        '2026-12-04T18:00:17.000Z [Client] ❌ mTLS request failed: socket hang up — trying again in 5s',
+    ]);
+  });
+
+  test('failures outside the window are not judged; the rotated serial must be served inside it', () => {
+    const lines = [failed(-5), ...exchange(-3, 'bb'), ...exchange(2, 'aa'), failed(70)];
+    expect(judgeExchangesThroughRotation(lines, 'bb', window).problems).toEqual([
+      'no exchange from 2026-12-04T18:00:00.000Z to 2026-12-04T18:01:00.000Z was served the rotated certificate bb ' +
+        'and answered',
+    ]);
+  });
+
+  test('served the new certificate but no reply (the exchange broke after the handshake): not served', () => {
+    const lines = [at(2, '[Client] Server certificate serial: bb'), failed(2.2)];
+    const judged = judgeExchangesThroughRotation(lines, 'bb', window);
+    expect(judged.servedRotated).toBeUndefined();
+    expect(judged.problems).toHaveLength(2);
+  });
+
+  test('nothing logged at all (a fake that returns no lines) fails', () => {
+    expect(judgeExchangesThroughRotation([], 'bb', window).problems).toHaveLength(1);
   });
 });
