@@ -380,7 +380,11 @@ const catalogue: Control[] = [
     source: 'Step 3 Expected Output: ✅ Flannel applied',
     requires: ['CLUSTER-04'],
     providerOwned: true,
-    remediation: `Apply manifests/kube-flannel.yaml (server-side) and check the API's answer. ${NODE_NOT_READY}`,
+    remediation:
+      'Apply manifests/kube-flannel.yaml server-side and read each object back: it must exist with an Apply of field ' +
+      'manager spire-k8s-validation in its managedFields (`kubectl -n kube-flannel get ds kube-flannel-ds -o yaml ' +
+      '--show-managed-fields`); the attached applied.txt lists what the API holds. A webhook or another manager ' +
+      `that removes or rewrites them must be stopped. ${NODE_NOT_READY}`,
   },
   {
     id: 'CNI-02',
@@ -714,7 +718,11 @@ const catalogue: Control[] = [
     source: 'Step 4 Expected Output: ✅ Deployment applied',
     requires: ['IMAGE-01', 'K8SREG-01', 'DEPLOY-01'],
     needs: ['spireBinaries'],
-    remediation: `Apply manifests/mtls-app.yaml and read the API's answer. ${POD_PENDING}`,
+    remediation:
+      'Apply manifests/mtls-app.yaml (and, on a cluster the suite owns, manifests/workload-admission.yaml) ' +
+      'server-side and read each object back: it must exist with an Apply of field manager spire-k8s-validation in ' +
+      'its managedFields (`kubectl get deploy mtls-app -o yaml --show-managed-fields`); the attached applied.txt ' +
+      `lists what the API holds. ${POD_PENDING}`,
   },
   {
     id: 'DEPLOY-03',

@@ -9,16 +9,18 @@ import { expect } from 'vitest';
 import { clusterProvider, kube } from '../fixtures/cluster-context.ts';
 import { control } from '../fixtures/control.ts';
 import {
-  applyManifest,
+  applyAndReadBack,
   type DryRunOutcome,
   dryRunPod,
   eventsOf,
+  FIELD_MANAGER,
   podSummary,
   renderManifest,
   waitForReadyPods,
 } from '../fixtures/kube.ts';
 import type { RunContext } from '../fixtures/run-context.ts';
 import { isSocket } from '../fixtures/spire.ts';
+import { type AppliedObject, appliedObjectLine, applyProblems, refText } from '../lib/applied-objects.ts';
 import { podLabel } from '../lib/config.ts';
 import { waitFor } from '../lib/wait.ts';
 
@@ -64,24 +66,28 @@ control('DEPLOY-01', async ({ run, evidence }) => {
 });
 
 control('DEPLOY-02', async ({ run, evidence, log, need }) => {
-  const applied: string[] = [];
+  const applied: AppliedObject[] = [];
   if (await installsAdmission(run)) {
     const admission = admissionManifest(run, need('spireBinaries').agent);
     await evidence('workload-admission.yaml', admission, 'text/yaml');
-    applied.push(...(await applyManifest(kube(run), admission)));
+    applied.push(...(await applyAndReadBack(kube(run), admission)));
   } else {
     log(
       'provider "existing": the suite installs no admission policy in a cluster it does not own (DEPLOY-05 judges its own)',
     );
   }
   const manifest = appManifest(run, need('spireBinaries').agent);
-  applied.push(...(await applyManifest(kube(run), manifest)));
   await evidence('mtls-app.yaml', manifest, 'text/yaml');
-  await evidence('applied.txt', applied.join('\n'));
+  applied.push(...(await applyAndReadBack(kube(run), manifest)));
+  // Judged from the objects read back from the API after the apply, not from the documents sent.
+  await evidence('applied.txt', applied.map((object) => appliedObjectLine(object, FIELD_MANAGER)).join('\n'));
+  await evidence('read-back.json', JSON.stringify(applied, null, 2), 'application/json');
+  const deployment = { kind: 'Deployment', namespace: run.config.workload.namespace, name: 'mtls-app' };
   expect(
-    applied,
-    `expected the manifest to apply Deployment ${run.config.workload.namespace}/mtls-app; it applied: ${applied.join(', ')}`,
-  ).toContain(`Deployment ${run.config.workload.namespace}/mtls-app`);
+    applyProblems(applied, [deployment], FIELD_MANAGER),
+    `expected every object applied, ${refText(deployment)} among them, in the API as this server-side apply (field ` +
+      `manager ${FIELD_MANAGER}) left it`,
+  ).toEqual([]);
 });
 
 control('DEPLOY-03', async ({ run, evidence, log, provide }) => {
