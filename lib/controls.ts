@@ -687,9 +687,10 @@ const catalogue: Control[] = [
     remediation:
       'Register the workload with the selectors of the attestation mode: docker labels on Docker runtimes, or ' +
       "`k8s:ns:default`, `k8s:container-name:mtls-app`, `k8s:pod-label:app:mtls-demo` with the agent's k8s workload " +
-      'attestor on containerd. The suite changes or deletes only entries it created (hint "spire-k8s-validation"): ' +
-      'an entry of yours with the same selectors and another TTL is yours to update, or set rotation.x509SvidTtlSeconds ' +
-      'to its TTL.',
+      "attestor on containerd, parented to the agent that serves the workload's node (an entry under another agent " +
+      'is not reused: the suite creates its own and names the stale one; delete it with `spire-server entry delete`). ' +
+      'The suite changes or deletes only entries it created (hint "spire-k8s-validation"): an entry of yours with the ' +
+      'same selectors and another TTL is yours to update, or set rotation.x509SvidTtlSeconds to its TTL.',
   },
   {
     id: 'K8SREG-02',
