@@ -473,12 +473,15 @@ const catalogue: Control[] = [
     severity: 'critical',
     source: 'Step 7: Parent ID spiffe://example.org/spire/agent/...',
     requires: ['SPIRE-04'],
-    needs: ['spireBinaries', 'agentId'],
+    needs: ['spireBinaries', 'spireAgent', 'agentId'],
     remediation:
       'The agent serving the socket must report its own SVID (Debug API on its admin socket: set admin_socket_path ' +
       'in its agent block, outside the socket directory) and appear in `spire-server agent list` with an unexpired ' +
-      'SVID, as the parent ID of the entries. Check the agent log for node attestation errors; with join_token ' +
-      'attestation generate a fresh token (`spire-server token generate`) and restart the agent with it.',
+      'SVID, as the parent ID of the entries; `spire-server agent show -spiffeID <parent>` must show an attestation ' +
+      'type and the serial and expiry of the SVID the agent holds (<data_dir>/agent-data.json): a different one means ' +
+      'the entries name an agent that is not the one serving this node. Check the agent log for node attestation ' +
+      'errors; with join_token attestation generate a fresh token (`spire-server token generate`) and restart the ' +
+      'agent with it.',
   },
   {
     id: 'SPIRE-07',
