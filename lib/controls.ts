@@ -765,8 +765,10 @@ const catalogue: Control[] = [
       'the agent socket: label the namespace pod-security.kubernetes.io/warn=restricted and audit=restricted and bind a ' +
       'ValidatingAdmissionPolicy to it that enforces restricted except a read-only hostPath of the agent socket ' +
       'directory (manifests/workload-admission.yaml; ValidatingAdmissionPolicy is GA since Kubernetes 1.30). The ' +
-      'attached admission.txt shows what the apiserver answered to each probe pod. On an existing cluster the suite ' +
-      "installs nothing: the cluster's own admission must refuse these pods.",
+      'attached admission.txt shows what the apiserver answered to each probe pod, and refusal-layers.txt which layer ' +
+      'refused it (--allow-privileged=false, a ValidatingAdmissionPolicy, Pod Security or a webhook; a refusal that ' +
+      'names none, such as an invalid spec, does not count). On an existing cluster the suite installs nothing: the ' +
+      "cluster's own admission must refuse these pods.",
   },
   {
     id: 'POD-01',

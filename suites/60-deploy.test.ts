@@ -20,6 +20,7 @@ import {
 } from '../fixtures/kube.ts';
 import type { RunContext } from '../fixtures/run-context.ts';
 import { isSocket } from '../fixtures/spire.ts';
+import { refusalLayer } from '../lib/admission-refusal.ts';
 import { type AppliedObject, appliedObjectLine, applyProblems, refText } from '../lib/applied-objects.ts';
 import { podLabel } from '../lib/config.ts';
 import { waitFor } from '../lib/wait.ts';
@@ -298,6 +299,14 @@ control('DEPLOY-05', async ({ run, evidence, log }) => {
       ),
     ].join('\n'),
   );
+  // Which layer refused each probe, as its refusal says (lib/admission-refusal.ts).
+  const layerOf = (outcome: DryRunOutcome) => (outcome.admitted ? undefined : refusalLayer(outcome.message));
+  await evidence(
+    'refusal-layers.txt',
+    outcomes
+      .map(({ name, outcome }) => `${name} → ${outcome.admitted ? 'admitted' : layerOf(outcome)?.text}`)
+      .join('\n'),
+  );
   for (const { name, expect: expected, rule, outcome } of outcomes) {
     if (expected === 'admitted') {
       expect(
@@ -315,16 +324,22 @@ control('DEPLOY-05', async ({ run, evidence, log }) => {
     expect(message, `expected the refusal of ${name} to name the broken rule (${rule}); it said: ${message}`).toMatch(
       rule,
     );
+    const layer = refusalLayer(message);
+    expect(
+      layer.kind,
+      `expected the refusal of ${name} to come from a least-privilege layer (the apiserver's --allow-privileged=false, ` +
+        `a ValidatingAdmissionPolicy, Pod Security or an admission webhook); it names none: ${message}`,
+    ).not.toBe('unknown');
     // An apiserver started with --allow-privileged=false refuses privileged containers itself, in validation, before
     // any admission policy is asked: a stronger layer, accepted for that probe.
     const refusedBy =
-      message.includes(`ValidatingAdmissionPolicy '${ADMISSION_POLICY}'`) ||
-      (name === 'deploy-05-privileged' && /privileged: Forbidden: disallowed by cluster policy/.test(message));
+      (layer.kind === 'policy' && layer.name === ADMISSION_POLICY) ||
+      (name === 'deploy-05-privileged' && layer.kind === 'allow-privileged');
     if (ours)
       expect(
         refusedBy,
         `expected the refusal of ${name} to come from the suite's policy ${ADMISSION_POLICY} (or, for a privileged ` +
-          `container, from the apiserver's --allow-privileged=false); it said: ${message}`,
+          `container, from the apiserver's --allow-privileged=false); it came from ${layer.text}: ${message}`,
       ).toBe(true);
   }
   if (ours)
