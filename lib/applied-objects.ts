@@ -1,7 +1,6 @@
 // Did a server-side apply land? Judged from the objects read back from the API after it, never from the documents
-// the suite sent: each object must exist, carry the suite's field manager with an Apply operation, and show that
-// this apply wrote it or found it as it wanted (its Apply time not before this apply, or the resourceVersion the
-// apply's answer returned, or a later one).
+// the suite sent: each object must exist and show that this apply wrote it or found it as it wanted (an Apply of the
+// suite's field manager not before this apply, or the resourceVersion the apply's answer returned, or a later one).
 
 /** Which object, as the manifest names it. */
 export interface ObjectRef {
@@ -35,7 +34,13 @@ const millis = (time: Date | string | undefined) => (time === undefined ? Number
 const iso = (ms: number) => (Number.isFinite(ms) ? new Date(ms).toISOString() : '(no time)');
 const integer = (text: string | undefined) => (text !== undefined && /^\d+$/.test(text) ? BigInt(text) : undefined);
 
-/** Why the API's copy of one applied object does not show this apply; empty when it does. */
+/**
+ * Why the API's copy of one applied object does not show this apply; empty when it does: it is there, and either the
+ * suite's field manager applied it at or after this apply, or it is at the resourceVersion the apply's answer returned
+ * (or a later one: a controller wrote its status since). An apply that changed nothing leaves the Apply time as it
+ * was, and an object whose manifest sets no field beyond its name has no entry of the manager at all: the
+ * resourceVersion is what ties those to this apply.
+ */
 export function appliedObjectProblems(object: AppliedObject, fieldManager: string): string[] {
   const what = refText(object.ref);
   const seen = object.readBack;
@@ -52,27 +57,26 @@ export function appliedObjectProblems(object: AppliedObject, fieldManager: strin
   const applies = (seen.managedFields ?? []).filter(
     (entry) => entry.manager === fieldManager && entry.operation === 'Apply',
   );
-  const managers = (seen.managedFields ?? []).map((entry) => `${entry.manager}/${entry.operation}`);
-  if (applies.length === 0)
-    return [
-      `${what}: its managedFields show no Apply by field manager ${fieldManager} ` +
-        `(managers: ${managers.join(', ') || 'none'})`,
-    ];
   // managedFields times have a resolution of one second.
   const appliedSecond = Math.floor(object.appliedAtMs / 1000) * 1000;
-  const fresh = applies.some((entry) => millis(entry.time) >= appliedSecond);
+  if (applies.some((entry) => millis(entry.time) >= appliedSecond)) return [];
   const answered = object.response?.resourceVersion;
   const now = integer(seen.resourceVersion);
   const then = integer(answered);
-  const sameOrLater =
+  if (
     answered !== undefined &&
-    (seen.resourceVersion === answered || (now !== undefined && then !== undefined && now >= then));
-  if (fresh || sameOrLater) return [];
+    (seen.resourceVersion === answered || (now !== undefined && then !== undefined && now >= then))
+  )
+    return [];
+  const managers = (seen.managedFields ?? []).map((entry) => `${entry.manager}/${entry.operation}`);
   const times = applies.map((entry) => iso(millis(entry.time))).join(', ');
   return [
-    `${what}: neither written by this apply (its ${fieldManager} Apply is of ${times}, before the apply at ` +
-      `${iso(object.appliedAtMs)}) nor at the resourceVersion the apply answered ` +
-      `(${answered ?? 'no answer'}; the API has ${seen.resourceVersion ?? 'none'})`,
+    `${what}: not shown to be this apply's: ${
+      applies.length > 0
+        ? `its ${fieldManager} Apply is of ${times}, before the apply at ${iso(object.appliedAtMs)}`
+        : `no Apply of field manager ${fieldManager} (managers: ${managers.join(', ') || 'none'})`
+    }, and it is not at the resourceVersion the apply answered (${answered ?? 'no answer'}; the API has ` +
+      `${seen.resourceVersion ?? 'none'})`,
   ];
 }
 

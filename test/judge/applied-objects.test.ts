@@ -1,6 +1,6 @@
 // CNI-01 and DEPLOY-02 judge a server-side apply from the objects read back from the API: an object that is not
-// there, one the suite's field manager never applied, or one whose Apply is older than this apply and that is not at
-// the resourceVersion the apply answered, fails; an API that answers nothing fails.
+// there, or one neither applied by the suite's field manager since this apply nor at the resourceVersion the apply
+// answered, fails; an API that answers nothing fails.
 import { describe, expect, test } from 'vitest';
 import { type AppliedObject, appliedObjectLine, applyProblems, type ObjectMeta } from '../../lib/applied-objects.ts';
 
@@ -40,21 +40,27 @@ describe('applyProblems', () => {
   test('an older Apply at an older resourceVersion than the answer, or with no answer at all: not this apply', () => {
     const old = meta({ managedFields: stale, resourceVersion: '900' });
     expect(applyProblems([object(old)], [DS], MANAGER)).toEqual([
-      'DaemonSet kube-flannel/kube-flannel-ds: neither written by this apply (its spire-k8s-validation Apply is of ' +
-        '2026-12-01T09:00:00.000Z, before the apply at 2026-12-04T18:30:00.400Z) nor at the resourceVersion the ' +
-        'apply answered (1200; the API has 900)',
+      "DaemonSet kube-flannel/kube-flannel-ds: not shown to be this apply's: its spire-k8s-validation Apply is of " +
+        '2026-12-01T09:00:00.000Z, before the apply at 2026-12-04T18:30:00.400Z, and it is not at the ' +
+        'resourceVersion the apply answered (1200; the API has 900)',
     ]);
     expect(applyProblems([object(meta({ managedFields: stale }), null)], [DS], MANAGER)).toHaveLength(1);
   });
 
-  test('not there after the apply, or there but never applied by the suite: fails, naming who manages it', () => {
+  test('a manifest with no field beyond its name leaves no managedFields entry: the answered resourceVersion counts', () => {
+    const serviceAccount = meta({ managedFields: [] });
+    expect(applyProblems([object(serviceAccount, serviceAccount)], [DS], MANAGER)).toEqual([]);
+  });
+
+  test('not there after the apply, or there but neither applied by the suite nor answered: fails, naming managers', () => {
     expect(applyProblems([object(undefined)], [DS], MANAGER)).toEqual([
       'DaemonSet kube-flannel/kube-flannel-ds: not found in the API after the apply',
     ]);
     const kubectl = meta({ managedFields: [{ manager: 'kubectl-client-side-apply', operation: 'Update' }] });
-    expect(applyProblems([object(kubectl)], [DS], MANAGER)).toEqual([
-      'DaemonSet kube-flannel/kube-flannel-ds: its managedFields show no Apply by field manager spire-k8s-validation ' +
-        '(managers: kubectl-client-side-apply/Update)',
+    expect(applyProblems([object(kubectl, null)], [DS], MANAGER)).toEqual([
+      "DaemonSet kube-flannel/kube-flannel-ds: not shown to be this apply's: no Apply of field manager " +
+        'spire-k8s-validation (managers: kubectl-client-side-apply/Update), and it is not at the resourceVersion ' +
+        'the apply answered (no answer; the API has 1200)',
     ]);
   });
 
