@@ -422,7 +422,11 @@ const catalogue: Control[] = [
     source: 'Step 3 Expected Output: ✅ Flannel applied',
     requires: ['CLUSTER-04'],
     providerOwned: true,
-    remediation: `Apply manifests/kube-flannel.yaml (server-side) and check the API's answer. ${NODE_NOT_READY}`,
+    remediation:
+      'Apply manifests/kube-flannel.yaml server-side and read each object back: it must exist with an Apply of field ' +
+      'manager spire-k8s-validation in its managedFields (`kubectl -n kube-flannel get ds kube-flannel-ds -o yaml ' +
+      '--show-managed-fields`); the attached applied.txt lists what the API holds. A webhook or another manager ' +
+      `that removes or rewrites them must be stopped. ${NODE_NOT_READY}`,
   },
   {
     id: 'CNI-02',
@@ -511,12 +515,15 @@ const catalogue: Control[] = [
     severity: 'critical',
     source: 'Step 7: Parent ID spiffe://example.org/spire/agent/...',
     requires: ['SPIRE-04'],
-    needs: ['spireBinaries', 'agentId'],
+    needs: ['spireBinaries', 'spireAgent', 'agentId'],
     remediation:
       'The agent serving the socket must report its own SVID (Debug API on its admin socket: set admin_socket_path ' +
       'in its agent block, outside the socket directory) and appear in `spire-server agent list` with an unexpired ' +
-      'SVID, as the parent ID of the entries. Check the agent log for node attestation errors; with join_token ' +
-      'attestation generate a fresh token (`spire-server token generate`) and restart the agent with it.',
+      'SVID, as the parent ID of the entries; `spire-server agent show -spiffeID <parent>` must show an attestation ' +
+      'type and the serial and expiry of the SVID the agent holds (<data_dir>/agent-data.json): a different one means ' +
+      'the entries name an agent that is not the one serving this node. Check the agent log for node attestation ' +
+      'errors; with join_token attestation generate a fresh token (`spire-server token generate`) and restart the ' +
+      'agent with it.',
   },
   {
     id: 'SPIRE-07',
@@ -746,9 +753,10 @@ const catalogue: Control[] = [
     remediation:
       'Register the workload with the selectors of the attestation mode: docker labels on Docker runtimes, or ' +
       "`k8s:ns:default`, `k8s:container-name:mtls-app`, `k8s:pod-label:app:mtls-demo` with the agent's k8s workload " +
-      'attestor on containerd. The suite changes or deletes only entries it created (hint "spire-k8s-validation"): ' +
-      'an entry of yours with the same selectors and another TTL is yours to update, or set rotation.x509SvidTtlSeconds ' +
-      'to its TTL.',
+      "attestor on containerd, parented to the agent that serves the workload's node (an entry under another agent " +
+      'is not reused: the suite creates its own and names the stale one; delete it with `spire-server entry delete`). ' +
+      'The suite changes or deletes only entries it created (hint "spire-k8s-validation"): an entry of yours with the ' +
+      'same selectors and another TTL is yours to update, or set rotation.x509SvidTtlSeconds to its TTL.',
   },
   {
     id: 'K8SREG-02',
@@ -777,7 +785,11 @@ const catalogue: Control[] = [
     source: 'Step 4 Expected Output: ✅ Deployment applied',
     requires: ['IMAGE-01', 'K8SREG-01', 'DEPLOY-01'],
     needs: ['spireBinaries'],
-    remediation: `Apply manifests/mtls-app.yaml and read the API's answer. ${POD_PENDING}`,
+    remediation:
+      'Apply manifests/mtls-app.yaml (and, on a cluster the suite owns, manifests/workload-admission.yaml) ' +
+      'server-side and read each object back: it must exist with an Apply of field manager spire-k8s-validation in ' +
+      'its managedFields (`kubectl get deploy mtls-app -o yaml --show-managed-fields`); the attached applied.txt ' +
+      `lists what the API holds. ${POD_PENDING}`,
   },
   {
     id: 'DEPLOY-03',
@@ -816,8 +828,10 @@ const catalogue: Control[] = [
       'the agent socket: label the namespace pod-security.kubernetes.io/warn=restricted and audit=restricted and bind a ' +
       'ValidatingAdmissionPolicy to it that enforces restricted except a read-only hostPath of the agent socket ' +
       'directory (manifests/workload-admission.yaml; ValidatingAdmissionPolicy is GA since Kubernetes 1.30). The ' +
-      'attached admission.txt shows what the apiserver answered to each probe pod. On an existing cluster the suite ' +
-      "installs nothing: the cluster's own admission must refuse these pods.",
+      'attached admission.txt shows what the apiserver answered to each probe pod, and refusal-layers.txt which layer ' +
+      'refused it (--allow-privileged=false, a ValidatingAdmissionPolicy, Pod Security or a webhook; a refusal that ' +
+      'names none, such as an invalid spec, does not count). On an existing cluster the suite installs nothing: the ' +
+      "cluster's own admission must refuse these pods.",
   },
   {
     id: 'POD-01',
@@ -1062,15 +1076,19 @@ const catalogue: Control[] = [
   },
   {
     id: 'ROT-02',
-    title: 'Pod-to-pod mTLS carries on through rotation: the client pod gets the new certificate, no restarts',
+    title:
+      'Pod-to-pod mTLS carries on through rotation: the client pod gets the new certificate, no failed exchange, no ' +
+      'restarts',
     phase: 'rotation',
     severity: 'critical',
     source: 'Next Steps 1 and 2: Multi-Pod Communication, SVID Rotation',
     requires: ['MESH-01', 'ROT-01'],
-    needs: ['clientPod', 'rotatedSerial'],
+    needs: ['pod', 'clientPod', 'rotatedSerial'],
     remediation:
       'The client must open each connection with its newest SVID and the server must keep its listener across the ' +
-      'rotation; check the mtls-client pod log attached for failed exchanges and the server pod log for rotations.',
+      "rotation: from the server's rotation on, every exchange must succeed (one failure fails the control). Check " +
+      'the attached client-through-rotation.txt for the failed exchanges and their times, and the server pod log for ' +
+      'its rotations.',
   },
   {
     id: 'RES-01',

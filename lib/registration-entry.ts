@@ -89,3 +89,78 @@ export function registrationProblems(
   }
   return problems;
 }
+
+/** What a registrant wants: the SPIFFE ID under the agent serving the workload's node, with exactly these selectors. */
+export interface WantedEntry {
+  spiffeId: string;
+  /** The agent that serves the workload's node: the only parent an entry may have to be reused. */
+  parentId: string;
+  /** `type:value`. */
+  selectors: string[];
+  /** Seconds; 0 or undefined = any TTL will do when reusing, the server's default when creating. */
+  x509SvidTtl?: number;
+}
+
+/**
+ * What to do with the entries that have exactly the wanted selectors: `reuse` one that is the wanted entry under the
+ * serving agent; `conflict` when one under that agent stands in the way and is not the suite's to change; otherwise
+ * `create` it, first deleting the suite's own entries under that agent that differ (`replace`). An entry with the
+ * wanted ID and selectors under another parent is never reused (that agent does not serve this node): it is left as
+ * it is, whoever made it — the suite deletes nothing outside this agent — and `notReused` says so in a sentence.
+ */
+export type EntryDecision =
+  | ({ action: 'reuse'; entry: RegistrationEntry } & NotReused)
+  | { action: 'conflict'; reason: string }
+  | ({ action: 'create'; replace: RegistrationEntry[] } & NotReused);
+
+interface NotReused {
+  /** The entries with the wanted ID and selectors under another parent: left as they are. */
+  stale: RegistrationEntry[];
+  /** One sentence per stale entry, naming its parent and the serving agent. */
+  notReused: string[];
+}
+
+const ttlSentence = (ttl: number) => (ttl === 0 ? "the server's default (0)" : `${ttl} s`);
+
+export function registrationDecision(wanted: WantedEntry, sameSelectors: RegistrationEntry[]): EntryDecision {
+  const wantedTtl = wanted.x509SvidTtl ?? 0;
+  const ours = (entry: RegistrationEntry) => entry.hint === SUITE_ENTRY_HINT;
+  const underAgent = sameSelectors.filter((entry) => entry.parentId === wanted.parentId);
+  const stale = sameSelectors.filter(
+    (entry) => entry.parentId !== wanted.parentId && entry.spiffeId === wanted.spiffeId,
+  );
+  const notReused = stale.map(
+    (entry) =>
+      `entry ${entry.id} registers ${wanted.spiffeId} with these selectors under ${entry.parentId || '(no parent)'}, ` +
+      `not under ${wanted.parentId}, the agent serving the workload's node: not reused, and left as it is ` +
+      `(${ours(entry) ? "the suite's own: in the ledger, deleted at teardown" : `not the suite's: its hint is "${entry.hint ?? ''}"`})`,
+  );
+  const equal = underAgent.find(
+    (entry) => entry.spiffeId === wanted.spiffeId && (wantedTtl === 0 || entry.x509SvidTtl === wantedTtl),
+  );
+  if (equal) return { action: 'reuse', entry: equal, stale, notReused };
+  const selectorList = [...wanted.selectors].sort().join(', ');
+  const otherIds = underAgent.filter((entry) => entry.spiffeId !== wanted.spiffeId);
+  if (otherIds.length > 0)
+    return {
+      action: 'conflict',
+      reason:
+        `entry ${otherIds.map((e) => `${e.id} (${e.spiffeId})`).join(', ')} already maps selectors ` +
+        `[${selectorList}] under ${wanted.parentId} to another SPIFFE ID; ` +
+        "delete it (spire-server entry delete -entryID <id>) or change the workload's selectors",
+    };
+  // Same ID and selectors under the serving agent with another TTL: the suite replaces its own, never somebody else's.
+  const foreign = underAgent.filter((entry) => !ours(entry));
+  const [first] = foreign;
+  if (first)
+    return {
+      action: 'conflict',
+      reason:
+        `entry ${foreign.map((e) => e.id).join(', ')} registers ${wanted.spiffeId} under ${wanted.parentId} with ` +
+        `these selectors and an X.509-SVID TTL of ${ttlSentence(first.x509SvidTtl)}, not ${ttlSentence(wantedTtl)}, ` +
+        `and was not created by this suite (its hint is "${first.hint ?? ''}", not "${SUITE_ENTRY_HINT}"): the suite ` +
+        'never changes or deletes an entry it did not create. Give it the TTL yourself (spire-server entry update ' +
+        `-entryID ${first.id} … -x509SVIDTTL ${wantedTtl}) or set rotation.x509SvidTtlSeconds to its TTL`,
+    };
+  return { action: 'create', replace: underAgent, stale, notReused };
+}

@@ -7,12 +7,14 @@ import { provisionFlannel } from '../fixtures/artifacts/index.ts';
 import { clusterProvider, kube } from '../fixtures/cluster-context.ts';
 import { control } from '../fixtures/control.ts';
 import { clusterStartedAt, FLANNEL_CONFLIST, FLANNEL_SUBNET_ENV, hostFile } from '../fixtures/flannel-files.ts';
-import { applyManifest, waitForReadyPods } from '../fixtures/kube.ts';
+import { applyAndReadBack, FIELD_MANAGER, waitForReadyPods } from '../fixtures/kube.ts';
+import { appliedObjectLine, applyProblems, refText } from '../lib/applied-objects.ts';
 import { parseSubnetEnv, staleFiles } from '../lib/flannel-wiring.ts';
 import { waitFor } from '../lib/wait.ts';
 
 const FLANNEL_MANIFEST = fileURLToPath(new URL('../manifests/kube-flannel.yaml', import.meta.url));
 const POD_NETWORK = '10.244.0.0/16';
+const FLANNEL_DAEMONSET = { kind: 'DaemonSet', namespace: 'kube-flannel', name: 'kube-flannel-ds' };
 
 control(
   'CNI-01',
@@ -27,12 +29,15 @@ control(
       Boolean(image),
     );
     await Promise.all(images.map((image) => cluster.loadImage(image, log)));
-    const applied = await applyManifest(kube(run), readFileSync(FLANNEL_MANIFEST, 'utf8'));
-    await evidence('applied.txt', applied.join('\n'));
+    // Judged from the objects read back from the API after the apply, not from the documents sent.
+    const applied = await applyAndReadBack(kube(run), readFileSync(FLANNEL_MANIFEST, 'utf8'));
+    await evidence('applied.txt', applied.map((object) => appliedObjectLine(object, FIELD_MANAGER)).join('\n'));
+    await evidence('read-back.json', JSON.stringify(applied, null, 2), 'application/json');
     expect(
-      applied,
-      `expected the Flannel manifest to apply the DaemonSet kube-flannel/kube-flannel-ds; it applied: ${applied.join(', ')}`,
-    ).toContain('DaemonSet kube-flannel/kube-flannel-ds');
+      applyProblems(applied, [FLANNEL_DAEMONSET], FIELD_MANAGER),
+      `expected every object of ${FLANNEL_MANIFEST}, ${refText(FLANNEL_DAEMONSET)} among them, in the API as this ` +
+        `server-side apply (field manager ${FIELD_MANAGER}) left it`,
+    ).toEqual([]);
   },
   30 * 60_000,
 );

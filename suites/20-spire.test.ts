@@ -12,6 +12,7 @@ import { socketServer } from '../fixtures/socket-owner.ts';
 import {
   agentHealthy,
   agentServingSocket,
+  agentStoredSvid,
   ensureSpireAgent,
   ensureSpireServer,
   isSocket,
@@ -28,6 +29,7 @@ import { agentAttestationProblems } from '../lib/agent-attestation.ts';
 import { k8sAttestorSettings, kubeletVerificationProblems } from '../lib/kubelet-attestor.ts';
 import { agentDifferences, serverDifferences, spireExpectation } from '../lib/spire-drift.ts';
 import { isPinnedSpireVersion, PINNED_SPIRE_VERSION } from '../lib/spire-version.ts';
+import { waitFor } from '../lib/wait.ts';
 
 /**
  * The version of the process serving `socket`, asked of its own executable (/proc/<pid>/exe), so a reused server or
@@ -152,13 +154,46 @@ control('SPIRE-05', async ({ run, evidence }) => {
     expect(mode & 0o001, `${dir} (${mode.toString(8)}) is not searchable by others`).toBe(0o001);
 });
 
-control('SPIRE-06', async ({ run, evidence, need }) => {
-  // Who serves the Workload API socket, and what that agent says it is (Debug API on its admin socket)...
+control('SPIRE-06', async ({ run, evidence, log, need }) => {
+  const parentId = need('agentId');
+  // The suite attested the agent it started (this run or a KEEP run) with a join token; another's, any way.
+  const expectation = need('spireAgent').startedByRun ? { attestationType: 'join_token' } : {};
+  // Who serves the Workload API socket, and what that agent says it is (Debug API on its admin socket) and holds (the
+  // SVID in its data directory)...
   const serving = agentServingSocket(run.config.spire.agentSocket);
-  const info = await agentInfo(serving.adminSocket);
-  // ...and what the server knows of it.
-  const agents = await listAgents(need('spireBinaries'), run.config.spire.serverSocket);
-  const now = Math.floor(Date.now() / 1000);
+  const read = async () => {
+    const info = await agentInfo(serving.adminSocket);
+    const stored = agentStoredSvid(serving);
+    // ...and what the server knows of it and of the entries' parent.
+    const agents = await listAgents(need('spireBinaries'), run.config.spire.serverSocket);
+    const own = info.svidChain[0] && {
+      ...info.svidChain[0],
+      ...('serialHex' in stored ? { serialHex: stored.serialHex } : {}),
+    };
+    const problems = agentAttestationProblems(own, parentId, agents, Math.floor(Date.now() / 1000), expectation);
+    if ('unreadable' in stored) problems.push(`the agent's stored SVID cannot be compared: ${stored.unreadable}`);
+    else if (own && stored.expiresAt !== own.expiresAt)
+      problems.push(
+        `the SVID in ${stored.file} expires at ${new Date(stored.expiresAt * 1000).toISOString()}, the one the ` +
+          `agent reports at ${new Date(own.expiresAt * 1000).toISOString()}`,
+      );
+    return { info, stored, agents, problems };
+  };
+  // An agent renews its SVID at half its TTL and the server's record follows once the agent uses the new one (the
+  // Debug API answers from a 5 s cache): a few consistent reads apart, bounded, then the last one is judged.
+  let seen = await read();
+  if (seen.problems.length > 0)
+    await waitFor(
+      `the agent's SVID and the server's record of ${parentId} to agree`,
+      async () => {
+        seen = await read();
+        return seen.problems.length === 0
+          ? { done: true, value: seen }
+          : { done: false, status: seen.problems.join('; ') };
+      },
+      { timeoutMs: 20_000, intervalMs: 2000, onProgress: log },
+    ).catch(() => seen);
+  const { info, stored, agents, problems } = seen;
   await evidence(
     'serving-agent.json',
     JSON.stringify(
@@ -169,7 +204,13 @@ control('SPIRE-06', async ({ run, evidence, need }) => {
         config: serving.configFile,
         adminSocket: serving.adminSocket,
         svidChain: info.svidChain.map((cert) => ({ ...cert, expires: new Date(cert.expiresAt * 1000).toISOString() })),
+        storedSvid:
+          'serialHex' in stored
+            ? { ...stored, serial: BigInt(`0x${stored.serialHex}`).toString() }
+            : { file: stored.file, unreadable: stored.unreadable },
         lastSyncSuccess: new Date(info.lastSyncSuccess * 1000).toISOString(),
+        entriesParent: parentId,
+        expectedAttestationType: expectation.attestationType ?? '(any)',
       },
       null,
       2,
@@ -185,12 +226,11 @@ control('SPIRE-06', async ({ run, evidence, need }) => {
     ),
     'application/json',
   );
-  const own = info.svidChain[0];
-  const problems = agentAttestationProblems(own, need('agentId'), agents, now);
   expect(
     problems,
-    `the agent serving ${run.config.spire.agentSocket} (pid ${serving.process.pid}, ${own?.id || 'no SVID'}) should ` +
-      'be listed by the server as attested, not banned, with a valid X.509-SVID, and be the parent of the entries',
+    `the agent serving ${run.config.spire.agentSocket} (pid ${serving.process.pid}, ${info.svidChain[0]?.id || 'no SVID'}) ` +
+      'should be listed by the server as attested, not banned, with the X.509-SVID it presents (expiry, serial), and ' +
+      `be the parent of the entries (${parentId})`,
   ).toEqual([]);
 });
 

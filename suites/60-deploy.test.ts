@@ -9,10 +9,11 @@ import { expect } from 'vitest';
 import { clusterProvider, kube } from '../fixtures/cluster-context.ts';
 import { control } from '../fixtures/control.ts';
 import {
-  applyManifest,
+  applyAndReadBack,
   type DryRunOutcome,
   dryRunPod,
   eventsOf,
+  FIELD_MANAGER,
   podSummary,
   renderManifest,
   waitForReadyPods,
@@ -20,6 +21,8 @@ import {
 } from '../fixtures/kube.ts';
 import type { RunContext } from '../fixtures/run-context.ts';
 import { isSocket } from '../fixtures/spire.ts';
+import { refusalLayer } from '../lib/admission-refusal.ts';
+import { type AppliedObject, appliedObjectLine, applyProblems, refText } from '../lib/applied-objects.ts';
 import { podLabel } from '../lib/config.ts';
 import { waitFor } from '../lib/wait.ts';
 
@@ -65,24 +68,28 @@ control('DEPLOY-01', async ({ run, evidence }) => {
 });
 
 control('DEPLOY-02', async ({ run, evidence, log, need }) => {
-  const applied: string[] = [];
+  const applied: AppliedObject[] = [];
   if (await installsAdmission(run)) {
     const admission = admissionManifest(run, need('spireBinaries').agent);
     await evidence('workload-admission.yaml', admission, 'text/yaml');
-    applied.push(...(await applyManifest(kube(run), admission)));
+    applied.push(...(await applyAndReadBack(kube(run), admission)));
   } else {
     log(
       'provider "existing": the suite installs no admission policy in a cluster it does not own (DEPLOY-05 judges its own)',
     );
   }
   const manifest = appManifest(run, need('spireBinaries').agent);
-  applied.push(...(await applyManifest(kube(run), manifest)));
   await evidence('mtls-app.yaml', manifest, 'text/yaml');
-  await evidence('applied.txt', applied.join('\n'));
+  applied.push(...(await applyAndReadBack(kube(run), manifest)));
+  // Judged from the objects read back from the API after the apply, not from the documents sent.
+  await evidence('applied.txt', applied.map((object) => appliedObjectLine(object, FIELD_MANAGER)).join('\n'));
+  await evidence('read-back.json', JSON.stringify(applied, null, 2), 'application/json');
+  const deployment = { kind: 'Deployment', namespace: run.config.workload.namespace, name: 'mtls-app' };
   expect(
-    applied,
-    `expected the manifest to apply Deployment ${run.config.workload.namespace}/mtls-app; it applied: ${applied.join(', ')}`,
-  ).toContain(`Deployment ${run.config.workload.namespace}/mtls-app`);
+    applyProblems(applied, [deployment], FIELD_MANAGER),
+    `expected every object applied, ${refText(deployment)} among them, in the API as this server-side apply (field ` +
+      `manager ${FIELD_MANAGER}) left it`,
+  ).toEqual([]);
 });
 
 control('DEPLOY-03', async ({ run, evidence, log, provide }) => {
@@ -296,6 +303,14 @@ control('DEPLOY-05', async ({ run, evidence, log }) => {
       ),
     ].join('\n'),
   );
+  // Which layer refused each probe, as its refusal says (lib/admission-refusal.ts).
+  const layerOf = (outcome: DryRunOutcome) => (outcome.admitted ? undefined : refusalLayer(outcome.message));
+  await evidence(
+    'refusal-layers.txt',
+    outcomes
+      .map(({ name, outcome }) => `${name} → ${outcome.admitted ? 'admitted' : layerOf(outcome)?.text}`)
+      .join('\n'),
+  );
   for (const { name, expect: expected, rule, outcome } of outcomes) {
     if (expected === 'admitted') {
       expect(
@@ -313,16 +328,22 @@ control('DEPLOY-05', async ({ run, evidence, log }) => {
     expect(message, `expected the refusal of ${name} to name the broken rule (${rule}); it said: ${message}`).toMatch(
       rule,
     );
+    const layer = refusalLayer(message);
+    expect(
+      layer.kind,
+      `expected the refusal of ${name} to come from a least-privilege layer (the apiserver's --allow-privileged=false, ` +
+        `a ValidatingAdmissionPolicy, Pod Security or an admission webhook); it names none: ${message}`,
+    ).not.toBe('unknown');
     // An apiserver started with --allow-privileged=false refuses privileged containers itself, in validation, before
     // any admission policy is asked: a stronger layer, accepted for that probe.
     const refusedBy =
-      message.includes(`ValidatingAdmissionPolicy '${ADMISSION_POLICY}'`) ||
-      (name === 'deploy-05-privileged' && /privileged: Forbidden: disallowed by cluster policy/.test(message));
+      (layer.kind === 'policy' && layer.name === ADMISSION_POLICY) ||
+      (name === 'deploy-05-privileged' && layer.kind === 'allow-privileged');
     if (ours)
       expect(
         refusedBy,
         `expected the refusal of ${name} to come from the suite's policy ${ADMISSION_POLICY} (or, for a privileged ` +
-          `container, from the apiserver's --allow-privileged=false); it said: ${message}`,
+          `container, from the apiserver's --allow-privileged=false); it came from ${layer.text}: ${message}`,
       ).toBe(true);
   }
   if (ours)

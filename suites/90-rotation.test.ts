@@ -5,10 +5,11 @@
 import { expect } from 'vitest';
 import { kube } from '../fixtures/cluster-context.ts';
 import { control } from '../fixtures/control.ts';
-import { execInPod, podLogs } from '../fixtures/kube.ts';
+import { execInPod, type LogLine, podLogLines, podLogs } from '../fixtures/kube.ts';
 import type { Handles, RunContext } from '../fixtures/run-context.ts';
 import { inspectSvid } from '../lib/svid-inspector.ts';
 import { waitFor } from '../lib/wait.ts';
+import { judgeExchangesThroughRotation } from '../lib/workload-log.ts';
 
 type Pod = Handles['pod'];
 
@@ -81,35 +82,51 @@ control(
 
 control(
   'ROT-02',
-  async ({ run, evidence, log, need }) => {
+  async ({ run, evidence, log, need, figure }) => {
     const client = need('clientPod');
+    const pod = need('pod');
     const serial = need('rotatedSerial');
     const { namespace, name } = client;
-    // The client calls every few seconds: its next exchanges must show the rotated certificate and succeed.
-    const served = `[Client] Server certificate serial: ${serial}`;
-    const clientLog = await waitFor(
+    // The window opens when the server logged its rotation to the serial ROT-01 saw served (the runtime's time on that
+    // line); from then on every exchange of the client must succeed, and one must be served the new certificate.
+    const rotationLine = (await podLogLines(kube(run), pod.namespace, pod.name, run.config.workload.container)).find(
+      (line) => line.text.startsWith(`[SVID Rotation] New SVID serial ${serial} `),
+    );
+    if (!rotationLine)
+      throw new Error(`expected the server pod ${pod.name} to log its rotation to serial ${serial}; its log has none`);
+    const fromMs = rotationLine.at;
+    let judged = judgeExchangesThroughRotation([], serial, { fromMs, toMs: fromMs });
+    let clientLines: LogLine[] = [];
+    // The client calls every few seconds: wait (bounded) for an exchange served the rotated certificate.
+    await waitFor(
       `the client pod ${name} to be served certificate ${serial}`,
       async () => {
-        const text = await podLogs(kube(run), namespace, name, 'mtls-client');
-        const lines = text.trim().split('\n');
-        const at = lines.indexOf(served);
-        return at >= 0 && lines[at + 1]?.startsWith('[Client] Server Replied:')
-          ? { done: true, value: text }
-          : { done: false, status: `last: ${lines.at(-1)}` };
+        clientLines = await podLogLines(kube(run), namespace, name, 'mtls-client', fromMs);
+        judged = judgeExchangesThroughRotation(clientLines, serial, { fromMs, toMs: Date.now() });
+        return judged.servedRotated
+          ? { done: true, value: judged }
+          : { done: false, status: `last: ${clientLines.at(-1)?.text ?? 'no line since the rotation'}` };
       },
       { timeoutMs: 60_000, intervalMs: 2000, onProgress: log },
-    );
+    ).catch(() => judged);
     const current = await kube(run).core.readNamespacedPod({ name, namespace });
     const status = current.status?.containerStatuses?.[0];
-    const exchanges = clientLog
-      .split('\n')
-      .filter((line) => /^\[Client\] (Server certificate serial|Server Replied|❌)/.test(line));
+    figure('exchanges after the rotation', String(judged.replies));
+    figure('failed exchanges after the rotation', String(judged.failures.length));
     await evidence(
       'client-through-rotation.txt',
       `client pod ${name}: restarts ${status?.restartCount}, started ${status?.state?.running?.startedAt?.toISOString()}\n` +
-        `rotated server serial: ${serial}\n\n${exchanges.join('\n')}`,
+        `rotated server serial: ${serial}, rotation logged by ${pod.name} at ${new Date(fromMs).toISOString()}\n\n` +
+        clientLines
+          .filter((line) => line.text.startsWith('[Client]'))
+          .map((line) => `${new Date(line.at).toISOString()} ${line.text}`)
+          .join('\n'),
     );
-    expect(clientLog, `expected the client pod to be served the rotated certificate ${serial}`).toContain(served);
+    expect(
+      judged.problems,
+      `expected the client pod ${name} to carry on through the rotation to ${serial}: served the new certificate, ` +
+        'no failed exchange',
+    ).toEqual([]);
     expect(
       status?.restartCount,
       `expected no restart of the client pod through rotation; restarts went from ${client.restarts} to ${status?.restartCount}`,
