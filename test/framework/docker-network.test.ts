@@ -1,7 +1,7 @@
 // Docker's host networking restored after the dockerd a run started: checked with real iptables and a real bridge, in
 // a network namespace of the test's own (netfilter state is per namespace), so the host's own rules are never touched.
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 
 const MODULE = new URL('../../fixtures/docker-network.ts', import.meta.url).href;
@@ -50,6 +50,15 @@ describe.skipIf(!isRoot)('restoreDockerNetwork (real iptables, own network names
 
   beforeAll(() => {
     mountedBefore = netnsDirMounted();
+    // `ip netns add` bind-mounts /run/netns onto itself when it is not a mount point; over the namespaces a running
+    // cluster pinned there (cni-…), that bind hides their mounts, and containerd can then never remove those pods'
+    // sandboxes ("remove netns: … device or resource busy"). Refuse rather than break the cluster.
+    const pinned = existsSync('/run/netns') ? readdirSync('/run/netns') : [];
+    if (!mountedBefore && pinned.length > 0)
+      throw new Error(
+        `a running cluster pins network namespaces under /run/netns (${pinned.join(', ')}): this test would hide ` +
+          "them under a bind mount and break their pods' removal; run it with no cluster running (npm run teardown)",
+      );
     execFileSync('ip', ['netns', 'add', NS]);
     // Already there before "the run": a rule of someone else's and a DOCKER-USER chain an admin keeps rules in.
     inNs('iptables', '-w', '5', '-A', 'FORWARD', '-s', '192.0.2.0/24', '-j', 'ACCEPT');
