@@ -43,7 +43,7 @@ export function notApplicableVerdict(control: Control, situation: Situation | un
       reason: `not applicable by design (${SITUATIONS[situation]}): ${byDesign} — ${detail}`,
     };
   const missing = situation
-    ? `the catalogue does not list the situation "${situation}" for ${control.id}`
+    ? `the catalogue does not list the situation "${situation}" for ${control.id} (${SITUATIONS[situation]}): it must be judged there too`
     : 'no equivalent check ran, and the catalogue names no situation in which it is not applicable';
   return {
     kind: 'unjudged',

@@ -284,14 +284,17 @@ function attentionRows(matrix: ComplianceMatrix): MatrixRow[] {
   return matrix.rows.filter((row) => row.status === 'FAIL' || row.status === 'WARN');
 }
 
-/** BLOCKED rows grouped by their root cause ('' for controls that were simply not run). */
+/** BLOCKED rows grouped by their root cause (rootCause '' for controls without one, grouped by their reason). */
 export function blockedGroups(matrix: ComplianceMatrix): Array<{ rootCause: string; rows: MatrixRow[] }> {
-  const groups = new Map<string, MatrixRow[]>();
+  // By root cause; controls without one (not run, not judgeable here) by their reason, so each reason is said once.
+  const groups = new Map<string, { rootCause: string; rows: MatrixRow[] }>();
   for (const row of matrix.rows.filter((r) => r.status === 'BLOCKED')) {
-    const key = row.rootCause ?? '';
-    groups.set(key, [...(groups.get(key) ?? []), row]);
+    const key = row.rootCause ? `root:${row.rootCause}` : `reason:${firstLine(row.reason)}`;
+    const group = groups.get(key) ?? { rootCause: row.rootCause ?? '', rows: [] };
+    group.rows.push(row);
+    groups.set(key, group);
   }
-  return [...groups.entries()].map(([rootCause, rows]) => ({ rootCause, rows }));
+  return [...groups.values()];
 }
 
 /** Why a row was not judged, short: "blocked by SPIRE-03 (…)", "not run …", or "<kind>: <reason>". */

@@ -69,7 +69,7 @@ describe('every not-applicable path has a reason the report prints, or the contr
         const control = getControl(other.id);
         expect(control.providerOwned, `${other.id} is not provider-owned in the catalogue`).toBe(true);
         if (other.equivalent) continue;
-        const verdict = notApplicableVerdict(control, other.situation, `provider "${provider.name}": ${other.reason}`);
+        const verdict = notApplicableVerdict(control, other.situation, other.reason);
         const report = printed(other.id, verdict.kind, verdict.reason);
         if (verdict.kind === 'not-applicable') {
           const why = control.notApplicableWhen?.[other.situation as Situation] ?? '';
