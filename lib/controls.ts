@@ -532,7 +532,8 @@ const catalogue: Control[] = [
     severity: 'critical',
     source:
       'Troubleshooting Issue 5: Ensure SPIRE Agent can attest the workload (issue 11: verified kubelet attestation)',
-    requires: ['SPIRE-04'],
+    // It judges the agent against a running kubelet, and the agent's k8s attestor is configured from the cluster.
+    requires: ['SPIRE-04', 'CLUSTER-03'],
     providerOwned: true,
     remediation:
       'The kubelet TLS settings: the kubelet must serve a certificate signed by a CA the agent trusts (tlsCertFile/' +

@@ -101,6 +101,8 @@ export interface MatrixInput {
   generatedAt?: string;
   /** Why controls without any result did not run; "not run" by default. */
   notRunReason?: string;
+  /** The run's phase selection: why a control without any result was not selected (undefined: it was). */
+  notSelected?: (control: Control) => string | undefined;
   unmapped?: string[];
 }
 
@@ -174,6 +176,11 @@ export function buildMatrix(input: MatrixInput): ComplianceMatrix {
       reason = plain(test.message ?? 'the test failed without a message');
     } else if (test?.state === 'passed') {
       status = 'PASS';
+    } else if (!test && input.notSelected?.(control)) {
+      // Left out by the user's phase selection: its phase's file was not even loaded.
+      skip = 'not-selected';
+      status = notJudged(control, skip);
+      reason = input.notSelected(control);
     } else {
       // Filtered out, or never reached: nobody judged it.
       skip = 'not-run';

@@ -8,6 +8,7 @@ import { join, relative } from 'node:path';
 import type { SuiteConfig } from '../config.ts';
 import { CONTROLS, type Control } from '../controls.ts';
 import { redact } from '../redact.ts';
+import { notSelectedReason, phaseSelection } from '../selection.ts';
 import { completeAllureResults } from './allure-results.ts';
 import { collectRunFacts, executor, type RunFacts } from './environment.ts';
 import { generateHtml, type HtmlOutcome } from './html.ts';
@@ -113,12 +114,14 @@ export async function writeReports(input: WriteReportsInput): Promise<WriteRepor
   const reportsDir = config.reportsDir;
   const controls = input.controls ?? CONTROLS;
   mkdirSync(reportsDir, { recursive: true });
+  const selection = phaseSelection(config);
   const matrix = buildMatrix({
     outcomes: readOutcomes(reportsDir),
     tests: input.tests,
     failOnSeverity: config.failOnSeverity,
     controls,
     notRunReason: input.notRunReason,
+    notSelected: (control) => notSelectedReason(selection, control),
     unmapped: input.unmapped,
   });
   const facts = await collectRunFacts(config, input.runStartedAt);

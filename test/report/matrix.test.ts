@@ -38,6 +38,27 @@ function bySeverity(severity: string): Control {
 }
 
 describe('buildMatrix', () => {
+  test('controls of phases the selection left out (their files never loaded) are SKIP not-selected, and the run passes', () => {
+    const selected = new Set(CONTROLS.filter((c) => c.phase === 'provision').map((c) => c.id));
+    const matrix = buildMatrix({
+      outcomes: [...selected].map((id) => ({
+        id,
+        status: 'passed' as const,
+        evidence: [],
+        durationMs: 1,
+        finishedAt: '',
+      })),
+      failOnSeverity: 'critical',
+      notSelected: (control) => (selected.has(control.id) ? undefined : 'not selected: phases 00'),
+    });
+    const rest = matrix.rows.filter((row) => !selected.has(row.id));
+    expect(rest.every((row) => row.status === 'SKIP' && row.skip === 'not-selected')).toBe(true);
+    expect(rest[0]?.reason).toBe('not selected: phases 00');
+    expect(matrix.result).toBe('passed');
+    expect(matrix.totals).toMatchObject({ judged: selected.size, notJudged: CONTROLS.length - selected.size });
+    expect(renderConsole(matrix)).toContain(`PASSED with ${CONTROLS.length - selected.size} not judged (`);
+  });
+
   test('has every catalogue control exactly once, in catalogue order, with a status', () => {
     const matrix = buildMatrix({ outcomes: [], failOnSeverity: 'critical', generatedAt: at });
     expect(matrix.rows.map((row) => row.id)).toEqual(CONTROLS.map((control) => control.id));

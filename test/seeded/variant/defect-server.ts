@@ -9,8 +9,9 @@
 //   no-client-cert  TLS without client authentication: no client certificate is requested, everyone gets the reply
 //   stale-cert      keeps serving its first certificate: rotations are written to the files but never served
 //   drop-after-rotation
-//                   the product server, but the first client connection after each rotation is closed unanswered
-//                   (one failed exchange per rotation; every other exchange is served the rotated certificate)
+//                   the product server, but the first connection after each rotation from a client of another
+//                   SPIFFE ID (the pod-to-pod client; the in-pod client runs under the server's own) is closed
+//                   unanswered: one failed exchange per rotation, every other one served the rotated certificate
 import { chmodSync, existsSync, statSync } from 'node:fs';
 import type { Server } from 'node:http';
 import tls from 'node:tls';
@@ -88,8 +89,10 @@ async function brokenServer(
     // The product's connection handler, behind one that drops the first connection after a rotation.
     const [product] = tlsServer.listeners('secureConnection') as Array<(socket: tls.TLSSocket) => void>;
     tlsServer.removeAllListeners('secureConnection');
+    const own = `URI:${svid.spiffeId}`;
     tlsServer.on('secureConnection', (socket: tls.TLSSocket) => {
-      if (!dropNext) return product?.(socket);
+      const peer = socket.getPeerCertificate().subjectaltname ?? '';
+      if (!dropNext || peer.split(', ').includes(own)) return product?.(socket);
       dropNext = false;
       log.info('[Defect] closing the first connection after the rotation unanswered');
       socket.destroy();
