@@ -114,6 +114,8 @@ export interface SuiteConfig {
     containerReadySeconds: number;
     podReadySeconds: number;
     nodeReadySeconds: number;
+    /** CNI-03: Flannel's conflist (its init container) and lease (flanneld) on the node. */
+    cniReadySeconds: number;
   };
   /** Explicit paths that win over every other source of a component (issue: artifact layer, source 1). */
   artifacts: Record<string, string>;
@@ -168,6 +170,7 @@ export const DEFAULT_CONFIG: SuiteConfig = {
     containerReadySeconds: 60,
     podReadySeconds: 180,
     nodeReadySeconds: 120,
+    cniReadySeconds: 60,
   },
   artifacts: {},
 };

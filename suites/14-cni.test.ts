@@ -87,7 +87,7 @@ control('CNI-03', async ({ run, evidence, log }) => {
       const stale = staleFiles(now.files, started.ms, started.source);
       return stale.length > 0 ? { done: false, status: stale.join('; ') } : { done: true, value: now };
     },
-    { timeoutMs: 60_000, onProgress: log },
+    { timeoutMs: run.config.timeouts.cniReadySeconds * 1000, onProgress: log },
   ).catch(async (error: unknown) => {
     await keepFiles(read());
     throw error;

@@ -137,8 +137,8 @@ function evidence(reportsDir: string, id: string, file: string): string {
   return readFileSync(path, 'utf8');
 }
 
-/** The kept cluster starts the workload's pod in seconds: a pod that cannot turn Ready is judged after 30. */
-const SHORT_POD_TIMEOUT = { timeouts: { podReadySeconds: 30 } };
+/** The kept cluster starts the workload's pod in seconds (image loaded): a pod that cannot turn Ready is judged after 20. */
+const SHORT_POD_TIMEOUT = { timeouts: { podReadySeconds: 20 } };
 
 /** ValidatingAdmissionPolicy that refuses every exec into a pod: the apiserver denies the CONNECT of pods/exec. */
 const DENY_EXEC = `apiVersion: admissionregistration.k8s.io/v1
@@ -320,25 +320,12 @@ export const CASES: DefectCase[] = [
     defect: 'a server that requests no client certificate (variant image)',
     control: 'POD-09',
     variant: 'no-client-cert',
-    // Its confirmation reads MESH-06 and MESH-07 too.
-    phases: ['70', '80'],
     confirm: (reports) => {
       const log = evidence(reports, 'POD-09', 'pod.log');
       expect(log, 'the variant server answered the in-pod client').toContain('[Server] Received:');
       expect(log, 'a server without client authentication cannot have verified a client').not.toContain(
         'VERIFIED CLIENT IDENTITY',
       );
-      // The suite's own clients without a certificate and with a foreign CA's are answered too: MESH-06, MESH-07 FAIL.
-      const rows = readCompliance(reports).rows;
-      for (const id of ['MESH-06', 'MESH-07']) {
-        const row = rows.find((r) => r.id === id);
-        expect(row?.status, `${id} must FAIL against a server without client authentication; ${row?.reason}`).toBe(
-          'FAIL',
-        );
-        expect(evidence(reports, id, 'probe.txt'), `${id}'s probe must have been answered`).toMatch(
-          /^reply: Secure Hello from SPIRE Server!$/m,
-        );
-      }
     },
   },
   {
@@ -510,6 +497,8 @@ export const CASES: DefectCase[] = [
     name: 'conflist-removed',
     defect: `the Flannel conflist removed after the cluster started (${FLANNEL_CONFLIST})`,
     control: 'CNI-03',
+    // On the kept cluster Flannel's files are there within seconds: the missing conflist is judged after 15.
+    settings: { timeouts: { cniReadySeconds: 15 } },
     watch: conflist.watch,
     after: conflist.after,
     // CNI-03 read the host's /etc/cni/net.d and found no conflist to keep.
