@@ -537,7 +537,8 @@ export const CASES: DefectCase[] = [
   {
     name: 'rotation-drop',
     defect:
-      'a server that closes the first connection after each rotation unanswered (one failed exchange; variant image)',
+      "a server that closes the pod-to-pod client's first connection after each rotation unanswered (one failed " +
+      'exchange; variant image)',
     control: 'ROT-02',
     variant: 'drop-after-rotation',
     confirm: (reports) =>

@@ -101,7 +101,10 @@ async function brokenServer(
   source.on('update', (next) => {
     if (defect !== 'stale-cert') updateServerSvid(tlsServer, next);
     if (defect === 'drop-after-rotation') dropNext = true;
-    log.info(`[SVID Rotation] New SVID serial ${next.chain[0]?.serialNumber.toLowerCase()}; TLS context updated`);
+    // The product's own wording (workload/src/app.ts), so the controls read the variant's rotations as the product's.
+    log.info(
+      `[SVID Rotation] New SVID serial ${next.chain[0]?.serialNumber.toLowerCase()} (variant); TLS context updated`,
+    );
     writeSvidFiles(next, DEFAULT_OUT_DIR).catch((error: unknown) => log.error(`❌ ${messageOf(error)}`));
   });
   await listen(tlsServer, '0.0.0.0', port);
