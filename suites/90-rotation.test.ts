@@ -8,7 +8,7 @@ import { control } from '../fixtures/control.ts';
 import { execInPod, type LogLine, podLogLines, podLogs } from '../fixtures/kube.ts';
 import type { Handles, RunContext } from '../fixtures/run-context.ts';
 import { inspectSvid } from '../lib/svid-inspector.ts';
-import { waitFor } from '../lib/wait.ts';
+import { WaitAborted, waitFor } from '../lib/wait.ts';
 import { judgeExchangesThroughRotation } from '../lib/workload-log.ts';
 
 type Pod = Handles['pod'];
@@ -39,7 +39,15 @@ control(
     const next = await waitFor(
       'a new certificate on a new connection',
       async () => {
-        const serial = await servedSerial(run, pod);
+        const serial = await servedSerial(run, pod).catch((error: Error) => {
+          // A server that presents an expired certificate never applied a rotation: no need to wait any longer.
+          if (/certificate has expired|CERT_HAS_EXPIRED/.test(error.message))
+            throw new WaitAborted(
+              `the server presents an expired certificate to a new connection (it served serial ${first} at first): ` +
+                `it never applied SPIRE's rotation — ${error.message.split('\n').find((line) => /expired/.test(line))}`,
+            );
+          throw error;
+        });
         return serial !== first ? { done: true, value: serial } : { done: false, status: `still ${serial}` };
       },
       { timeoutMs: (ttl + 30) * 1000, intervalMs: 2000, onProgress: log },
